@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+import {IBuyerTrust} from "./interfaces/IBuyerTrust.sol";
+import {ILeaseEscrow} from "./interfaces/ILeaseEscrow.sol";
+import {IPools} from "./interfaces/IPools.sol";
+import {LeaseStatus, TrustParams} from "./types/DataTypes.sol";
+
+/// @title BuyerTrust
+/// @notice The whitepaper's pay-for-trust. A buyer escrows a deposit, withdrawable after an unbonding period,
+/// and earns karma (kept by the escrow) from what it pays providers. Deposit and karma raise how many leases
+/// it may hold at once and lift it out of the anonymous class. Providers report abuse to the pool operator,
+/// who may slash a bounded share of the deposit to the provider and reset the buyer's karma.
+contract BuyerTrust is IBuyerTrust, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    /// @notice How long a withdrawn deposit stays slashable before it can be taken out.
+    uint40 public constant UNBONDING_PERIOD = 7 days;
+    /// @notice How long after a lease ends its provider may still report the buyer.
+    uint40 public constant REPORT_WINDOW = 7 days;
+
+    /// @notice The deposit token.
+    IERC20 public immutable TOKEN;
+    /// @notice The pool registry, for operators and slash caps.
+    IPools public immutable POOLS;
+    /// @notice The lease escrow, for lease parties and karma.
+    ILeaseEscrow public immutable ESCROW;
+
+    mapping(address buyer => Account) private _accounts;
+    mapping(uint256 reportId => Report) private _reports;
+    mapping(uint256 leaseId => uint256 reportId) private _reportOfLease;
+    uint256 private _reportCount;
+
+    /// @param token The compute token.
+    /// @param pools The pool registry.
+    /// @param escrow The lease escrow (deployed after this contract at a predicted address).
+    constructor(IERC20 token, IPools pools, ILeaseEscrow escrow) {
+        TOKEN = token;
+        POOLS = pools;
+        ESCROW = escrow;
+    }
+
+    /// @inheritdoc IBuyerTrust
+    function deposit(uint256 amount) external nonReentrant {
+        if (amount == 0) revert BuyerTrust_ZeroAmount();
+        Account storage account = _accounts[msg.sender];
+        uint96 newDeposit = account.deposit + SafeCast.toUint96(amount);
+        account.deposit = newDeposit;
+        emit Deposited(msg.sender, amount, newDeposit);
+        TOKEN.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @inheritdoc IBuyerTrust
+    function requestWithdrawal(uint256 amount) external {
+        if (amount == 0) revert BuyerTrust_ZeroAmount();
+        Account storage account = _accounts[msg.sender];
+        uint96 current = account.deposit;
+        if (amount > current) revert BuyerTrust_InsufficientDeposit(current, amount);
+        uint96 unbonding;
+        // Cannot underflow: checked above. Cannot overflow: deposit + unbonding <= token supply < 2**96.
+        unchecked {
+            current -= uint96(amount);
+            unbonding = account.unbonding + uint96(amount);
+        }
+        uint40 ends = uint40(block.timestamp) + UNBONDING_PERIOD;
+        account.deposit = current;
+        account.unbonding = unbonding;
+        account.unbondingEnds = ends;
+        emit WithdrawalRequested(msg.sender, amount, current, unbonding, ends);
+    }
+
+    /// @inheritdoc IBuyerTrust
+    function withdraw(address to) external nonReentrant {
+        if (to == address(0)) revert BuyerTrust_ZeroAddress();
+        Account storage account = _accounts[msg.sender];
+        uint96 amount = account.unbonding;
+        if (amount == 0 || block.timestamp < account.unbondingEnds) {
+            revert BuyerTrust_NothingToWithdraw(account.unbondingEnds, amount);
+        }
+        account.unbonding = 0;
+        emit Withdrawn(msg.sender, to, amount);
+        TOKEN.safeTransfer(to, amount);
+    }
+
+    /// @inheritdoc IBuyerTrust
+    function reportAbuse(uint256 leaseId, string calldata evidenceURI) external returns (uint256 reportId) {
+        uint256 evidenceLength = bytes(evidenceURI).length;
+        if (evidenceLength == 0 || evidenceLength > 256) revert BuyerTrust_InvalidEvidence();
+        (address buyer, address provider, uint32 poolId, LeaseStatus status, uint40 endedAt) =
+            ESCROW.leaseParties(leaseId);
+        if (msg.sender != provider) revert BuyerTrust_NotLeaseProvider(leaseId, msg.sender);
+        uint256 existing = _reportOfLease[leaseId];
+        if (existing != 0) revert BuyerTrust_AlreadyReported(leaseId, existing);
+        if (status == LeaseStatus.Closed && block.timestamp > uint256(endedAt) + REPORT_WINDOW) {
+            revert BuyerTrust_ReportWindowClosed(leaseId, endedAt);
+        }
+        reportId = ++_reportCount;
+        _reportOfLease[leaseId] = reportId;
+        _reports[reportId] =
+            Report({leaseId: leaseId, buyer: buyer, provider: provider, poolId: poolId, status: ReportStatus.Open});
+        emit AbuseReported(reportId, leaseId, buyer, provider, poolId, evidenceURI);
+    }
+
+    /// @inheritdoc IBuyerTrust
+    function resolveReport(uint256 reportId, bool upheld, uint256 slashAmount) external nonReentrant {
+        Report storage report = _reports[reportId];
+        if (report.status != ReportStatus.Open) revert BuyerTrust_ReportNotOpen(reportId);
+        uint32 poolId = report.poolId;
+        if (msg.sender != POOLS.operatorOf(poolId)) revert BuyerTrust_NotOperator(poolId, msg.sender);
+        address buyer = report.buyer;
+        Account storage account = _accounts[buyer];
+        uint96 current = account.deposit;
+        uint96 unbonding = account.unbonding;
+        if (!upheld) {
+            report.status = ReportStatus.Dismissed;
+            emit ReportResolved(reportId, buyer, false, 0, current, unbonding);
+            return;
+        }
+        (,, TrustParams memory trust) = POOLS.leaseParams(poolId);
+        // Rounds down, in the buyer's favour.
+        uint256 maxSlash = (uint256(current) + unbonding) * trust.maxBuyerSlashBps / 10_000;
+        if (slashAmount > maxSlash) revert BuyerTrust_SlashTooHigh(slashAmount, maxSlash);
+        unchecked {
+            // slashAmount <= maxSlash <= current + unbonding, so neither subtraction underflows.
+            if (slashAmount <= current) {
+                current -= uint96(slashAmount);
+            } else {
+                unbonding -= uint96(slashAmount - current);
+                current = 0;
+            }
+        }
+        report.status = ReportStatus.Upheld;
+        account.deposit = current;
+        account.unbonding = unbonding;
+        emit ReportResolved(reportId, buyer, true, slashAmount, current, unbonding);
+        ESCROW.resetKarma(buyer);
+        if (slashAmount != 0) TOKEN.safeTransfer(report.provider, slashAmount);
+    }
+
+    /// @inheritdoc IBuyerTrust
+    function depositOf(address buyer) external view returns (uint96) {
+        return _accounts[buyer].deposit;
+    }
+
+    /// @inheritdoc IBuyerTrust
+    function accountOf(address buyer) external view returns (Account memory) {
+        return _accounts[buyer];
+    }
+
+    /// @inheritdoc IBuyerTrust
+    function getReport(uint256 reportId) external view returns (Report memory) {
+        return _reports[reportId];
+    }
+
+    /// @inheritdoc IBuyerTrust
+    function reportCount() external view returns (uint256) {
+        return _reportCount;
+    }
+}
