@@ -55,11 +55,14 @@ contract LeaseEscrow is ILeaseEscrow, ReentrancyGuardTransient {
     /// @notice The buyer trust deposits.
     IBuyerTrust public immutable BUYER_TRUST;
 
-    /// @dev Per pool, one slot: fees (96) | anonFee (96) | anonFeeUpdatedAt (40).
+    /// @dev Per pool, one slot: fees (96) | anonRate (96) | anonFeeUpdatedAt (40) | touched (8). `touched` is set
+    /// by the first write and never cleared, so the slot never returns to zero and later writes stay cheap
+    /// (a zero-to-nonzero write costs 20,000 gas, a nonzero-to-nonzero one 2,900).
     struct PoolLedger {
         uint96 fees;
-        uint96 anonFee;
+        uint96 anonRate;
         uint40 anonFeeUpdatedAt;
+        bool touched;
     }
 
     /// @dev Per offer, one slot. `total` never returns to zero, so later writes stay cheap.
@@ -83,7 +86,8 @@ contract LeaseEscrow is ILeaseEscrow, ReentrancyGuardTransient {
     mapping(uint256 leaseId => Lease) private _leases;
     mapping(uint256 leaseId => bytes32) private _userDataHashes;
     mapping(uint32 poolId => PoolLedger) private _ledgers;
-    mapping(uint32 poolId => uint256) private _anonRates;
+    /// @dev The checkpointed anonymous-start fee; at least the pool's floor (> 0) once written, so never cleared.
+    mapping(uint32 poolId => uint256) private _anonFees;
     mapping(uint32 offerId => OfferLoad) private _offerLoads;
     mapping(address buyer => BuyerRecord) private _buyers;
     mapping(address provider => ProviderRecord) private _providers;
@@ -338,7 +342,7 @@ contract LeaseEscrow is ILeaseEscrow, ReentrancyGuardTransient {
 
     /// @inheritdoc ILeaseEscrow
     function anonRate(uint32 poolId) external view returns (uint256) {
-        return _anonRates[poolId];
+        return _ledgers[poolId].anonRate;
     }
 
     /// @inheritdoc ILeaseEscrow
@@ -455,16 +459,17 @@ contract LeaseEscrow is ILeaseEscrow, ReentrancyGuardTransient {
         uint256 checkpointAt;
         (fee, checkpointAt) = _currentAnonFee(poolId, trust);
         if (fee > maxFee) revert Escrow_AnonFeeTooHigh(fee, maxFee);
-        uint256 anonAfter = _anonRates[poolId] + price;
+        PoolLedger storage ledger = _ledgers[poolId];
+        uint96 anonAfter = ledger.anonRate + price;
         uint256 globalAfter = uint256(_globalRate) + price;
-        _anonRates[poolId] = anonAfter;
         int256 deviation = AnonFee.deviationBps(anonAfter, globalAfter, trust.anonTargetShareBps);
         uint256 next = deviation > 0 ? AnonFee.step(fee, deviation, trust.anonMinFee, trust.anonMaxFee) : fee;
-        PoolLedger storage ledger = _ledgers[poolId];
-        // Both fit: fees are bounded by the pool's uint96 anonMaxFee and the total supply.
+        // The fee fits: it is bounded by the pool's uint96 anonMaxFee.
         ledger.fees += uint96(fee);
-        ledger.anonFee = uint96(next);
+        ledger.anonRate = anonAfter;
         ledger.anonFeeUpdatedAt = uint40(checkpointAt);
+        ledger.touched = true;
+        _anonFees[poolId] = next;
         emit AnonFeeUpdated(poolId, next, anonAfter, globalAfter);
     }
 
@@ -475,9 +480,9 @@ contract LeaseEscrow is ILeaseEscrow, ReentrancyGuardTransient {
     {
         if (trust.anonMaxFee == 0) return (0, block.timestamp);
         PoolLedger memory ledger = _ledgers[poolId];
-        int256 deviation = AnonFee.deviationBps(_anonRates[poolId], _globalRate, trust.anonTargetShareBps);
+        int256 deviation = AnonFee.deviationBps(ledger.anonRate, _globalRate, trust.anonTargetShareBps);
         return AnonFee.current(
-            ledger.anonFee, ledger.anonFeeUpdatedAt, deviation, trust.anonMinFee, trust.anonMaxFee, block.timestamp
+            _anonFees[poolId], ledger.anonFeeUpdatedAt, deviation, trust.anonMinFee, trust.anonMaxFee, block.timestamp
         );
     }
 
@@ -554,7 +559,11 @@ contract LeaseEscrow is ILeaseEscrow, ReentrancyGuardTransient {
         amount = payout - fee;
         // payout <= funds, checked by every caller.
         lease.funds -= uint96(payout);
-        if (fee != 0) _ledgers[serving.poolId].fees += uint96(fee);
+        if (fee != 0) {
+            PoolLedger storage ledger = _ledgers[serving.poolId];
+            ledger.fees += uint96(fee);
+            ledger.touched = true;
+        }
         emit LeasePaidOut(leaseId, serving.provider, amount, fee);
     }
 
@@ -661,13 +670,13 @@ contract LeaseEscrow is ILeaseEscrow, ReentrancyGuardTransient {
     function _activate(Lease storage lease, uint32 poolId) private {
         uint96 price = lease.pricePerSecond;
         _globalRate += price;
-        if (lease.isAnonymous) _anonRates[poolId] += price;
+        if (lease.isAnonymous) _ledgers[poolId].anonRate += price;
     }
 
     function _deactivate(Lease storage lease, uint32 poolId) private {
         uint96 price = lease.pricePerSecond;
         _globalRate -= price;
-        if (lease.isAnonymous) _anonRates[poolId] -= price;
+        if (lease.isAnonymous) _ledgers[poolId].anonRate -= price;
     }
 
     function _isDry(Lease storage lease) private view returns (bool) {

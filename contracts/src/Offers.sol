@@ -156,7 +156,8 @@ contract Offers is IOffers {
 
     function _existing(uint32 offerId) private view returns (Offer storage offer) {
         offer = _offers[offerId];
-        if (offer.status == OfferStatus.None) revert Offers_UnknownOffer(offerId);
+        // Checks slot 0 only: a published offer always has a provider.
+        if (offer.provider == address(0)) revert Offers_UnknownOffer(offerId);
     }
 
     function _owned(uint32 offerId) private view returns (Offer storage offer) {

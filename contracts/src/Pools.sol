@@ -14,14 +14,43 @@ contract Pools is IPools {
     /// @notice The longest provider unbonding period.
     uint32 public constant MAX_UNBONDING = 365 days;
 
+    /// @dev A pool as stored, packed so that opening a lease reads four slots (0-3) and checking a provider's
+    /// eligibility one (0). The public `Pool` struct is assembled from it.
+    struct PoolStorage {
+        // slot 0
+        address operator;
+        uint96 minStake;
+        // slot 1
+        uint96 trustedDeposit;
+        uint96 trustedKarma;
+        uint16 anonTargetShareBps;
+        uint16 maxBuyerSlashBps;
+        uint16 baseLeases;
+        uint16 maxLeases;
+        // slot 2
+        uint96 depositPerLease;
+        uint96 karmaPerLease;
+        uint16 feeBps;
+        uint16 noBootSlashBps;
+        uint16 bootFailSlashBps;
+        // slot 3
+        uint96 anonMinFee;
+        uint96 anonMaxFee;
+        uint32 providerUnbonding;
+        // slot 4
+        address pendingOperator;
+        string name;
+        string metadataURI;
+    }
+
     uint32 private _poolCount;
-    mapping(uint32 poolId => Pool) private _pools;
+    mapping(uint32 poolId => PoolStorage) private _pools;
 
     /// @inheritdoc IPools
     function createPool(PoolConfig calldata config) external returns (uint32 poolId) {
         _validate(config);
         poolId = ++_poolCount;
-        Pool storage pool = _pools[poolId];
+        PoolStorage storage pool = _pools[poolId];
         pool.operator = msg.sender;
         _store(pool, config);
         emit PoolCreated(poolId, msg.sender, config);
@@ -29,7 +58,7 @@ contract Pools is IPools {
 
     /// @inheritdoc IPools
     function updatePool(uint32 poolId, PoolConfig calldata config) external {
-        Pool storage pool = _operated(poolId);
+        PoolStorage storage pool = _operated(poolId);
         _validate(config);
         _store(pool, config);
         emit PoolUpdated(poolId, config);
@@ -37,14 +66,14 @@ contract Pools is IPools {
 
     /// @inheritdoc IPools
     function transferOperator(uint32 poolId, address newOperator) external {
-        Pool storage pool = _operated(poolId);
+        PoolStorage storage pool = _operated(poolId);
         pool.pendingOperator = newOperator;
         emit OperatorTransferStarted(poolId, msg.sender, newOperator);
     }
 
     /// @inheritdoc IPools
     function acceptOperator(uint32 poolId) external {
-        Pool storage pool = _existing(poolId);
+        PoolStorage storage pool = _existing(poolId);
         if (msg.sender != pool.pendingOperator) revert Pools_NotPendingOperator(poolId, msg.sender);
         address previous = pool.operator;
         pool.operator = msg.sender;
@@ -58,8 +87,18 @@ contract Pools is IPools {
     }
 
     /// @inheritdoc IPools
-    function getPool(uint32 poolId) external view returns (Pool memory) {
-        return _existing(poolId);
+    function getPool(uint32 poolId) external view returns (Pool memory pool) {
+        PoolStorage storage stored = _existing(poolId);
+        pool.operator = stored.operator;
+        pool.feeBps = stored.feeBps;
+        pool.noBootSlashBps = stored.noBootSlashBps;
+        pool.bootFailSlashBps = stored.bootFailSlashBps;
+        pool.providerUnbonding = stored.providerUnbonding;
+        pool.pendingOperator = stored.pendingOperator;
+        pool.minStake = stored.minStake;
+        pool.trust = _trust(stored);
+        pool.name = stored.name;
+        pool.metadataURI = stored.metadataURI;
     }
 
     /// @inheritdoc IPools
@@ -73,8 +112,8 @@ contract Pools is IPools {
         view
         returns (uint16 feeBps, uint96 minStake, TrustParams memory trust)
     {
-        Pool storage pool = _existing(poolId);
-        return (pool.feeBps, pool.minStake, pool.trust);
+        PoolStorage storage pool = _existing(poolId);
+        return (pool.feeBps, pool.minStake, _trust(pool));
     }
 
     /// @inheritdoc IPools
@@ -83,27 +122,57 @@ contract Pools is IPools {
         view
         returns (uint96 minStake, uint32 providerUnbonding, uint16 noBootSlashBps, uint16 bootFailSlashBps)
     {
-        Pool storage pool = _existing(poolId);
+        PoolStorage storage pool = _existing(poolId);
         return (pool.minStake, pool.providerUnbonding, pool.noBootSlashBps, pool.bootFailSlashBps);
     }
 
-    function _existing(uint32 poolId) private view returns (Pool storage pool) {
+    /// @inheritdoc IPools
+    function minStakeOf(uint32 poolId) external view returns (uint96) {
+        return _existing(poolId).minStake;
+    }
+
+    function _trust(PoolStorage storage pool) private view returns (TrustParams memory) {
+        return TrustParams({
+            trustedDeposit: pool.trustedDeposit,
+            trustedKarma: pool.trustedKarma,
+            anonTargetShareBps: pool.anonTargetShareBps,
+            maxBuyerSlashBps: pool.maxBuyerSlashBps,
+            baseLeases: pool.baseLeases,
+            maxLeases: pool.maxLeases,
+            depositPerLease: pool.depositPerLease,
+            karmaPerLease: pool.karmaPerLease,
+            anonMinFee: pool.anonMinFee,
+            anonMaxFee: pool.anonMaxFee
+        });
+    }
+
+    function _existing(uint32 poolId) private view returns (PoolStorage storage pool) {
         pool = _pools[poolId];
         if (pool.operator == address(0)) revert Pools_UnknownPool(poolId);
     }
 
-    function _operated(uint32 poolId) private view returns (Pool storage pool) {
+    function _operated(uint32 poolId) private view returns (PoolStorage storage pool) {
         pool = _existing(poolId);
         if (msg.sender != pool.operator) revert Pools_NotOperator(poolId, msg.sender);
     }
 
-    function _store(Pool storage pool, PoolConfig calldata config) private {
+    function _store(PoolStorage storage pool, PoolConfig calldata config) private {
         pool.feeBps = config.feeBps;
         pool.noBootSlashBps = config.noBootSlashBps;
         pool.bootFailSlashBps = config.bootFailSlashBps;
         pool.providerUnbonding = config.providerUnbonding;
         pool.minStake = config.minStake;
-        pool.trust = config.trust;
+        TrustParams calldata trust = config.trust;
+        pool.trustedDeposit = trust.trustedDeposit;
+        pool.trustedKarma = trust.trustedKarma;
+        pool.anonTargetShareBps = trust.anonTargetShareBps;
+        pool.maxBuyerSlashBps = trust.maxBuyerSlashBps;
+        pool.baseLeases = trust.baseLeases;
+        pool.maxLeases = trust.maxLeases;
+        pool.depositPerLease = trust.depositPerLease;
+        pool.karmaPerLease = trust.karmaPerLease;
+        pool.anonMinFee = trust.anonMinFee;
+        pool.anonMaxFee = trust.anonMaxFee;
         pool.name = config.name;
         pool.metadataURI = config.metadataURI;
     }

@@ -40,7 +40,7 @@ contract ProviderRegistry is IProviderRegistry, ReentrancyGuardTransient {
     /// @inheritdoc IProviderRegistry
     function stake(uint32 poolId, uint256 amount) external nonReentrant {
         if (amount == 0) revert Registry_ZeroAmount();
-        (uint96 minStake,,,) = POOLS.stakeParams(poolId);
+        uint96 minStake = POOLS.minStakeOf(poolId);
         Stake storage s = _stakes[poolId][msg.sender];
         uint96 bonded = s.bonded + SafeCast.toUint96(amount);
         bool joining = !s.joined;
@@ -134,8 +134,7 @@ contract ProviderRegistry is IProviderRegistry, ReentrancyGuardTransient {
 
     /// @inheritdoc IProviderRegistry
     function isEligible(uint32 poolId, address provider) public view returns (bool) {
-        (uint96 minStake,,,) = POOLS.stakeParams(poolId);
-        return _stakes[poolId][provider].bonded >= minStake;
+        return _stakes[poolId][provider].bonded >= POOLS.minStakeOf(poolId);
     }
 
     /// @inheritdoc IProviderRegistry
@@ -145,7 +144,7 @@ contract ProviderRegistry is IProviderRegistry, ReentrancyGuardTransient {
 
     /// @inheritdoc IProviderRegistry
     function trustLevel(uint32 poolId, address provider) external view returns (uint8) {
-        (uint96 minStake,,,) = POOLS.stakeParams(poolId);
+        uint96 minStake = POOLS.minStakeOf(poolId);
         uint256 bonded = _stakes[poolId][provider].bonded;
         if (bonded < minStake) return 0;
         uint256 stakePoints = bonded / minStake;

@@ -87,6 +87,10 @@ interface IPools {
     /// @return trust The buyer trust parameters.
     function leaseParams(uint32 poolId) external view returns (uint16 feeBps, uint96 minStake, TrustParams memory trust);
 
+    /// @notice The least bonded stake with which a provider may take new leases in the pool.
+    /// @param poolId The pool; reverts with {Pools_UnknownPool} if it does not exist.
+    function minStakeOf(uint32 poolId) external view returns (uint96);
+
     /// @notice The stake-slashing shares and unbonding period of a pool.
     /// @param poolId The pool; reverts with {Pools_UnknownPool} if it does not exist.
     function stakeParams(uint32 poolId)

@@ -120,17 +120,18 @@ enum OfferStatus {
 }
 
 /// @notice An offer as stored.
-/// @dev Slot 0: provider (160) | poolId (32) | capacity (32) | status (8) | imagesRevision (16).
-/// Slot 1: pricePerSecond (96) | bootTimeout (32) | retention (32).
+/// @dev Slot 0: provider (160) | poolId (32) | bootTimeout (32) | retention (32): everything `providerOf` returns,
+/// in one slot, because every lease call after the opening reads it.
+/// Slot 1: pricePerSecond (96) | capacity (32) | status (8) | imagesRevision (16).
 struct Offer {
     address provider;
     uint32 poolId;
+    uint32 bootTimeout;
+    uint32 retention;
+    uint96 pricePerSecond;
     uint32 capacity;
     OfferStatus status;
     uint16 imagesRevision;
-    uint96 pricePerSecond;
-    uint32 bootTimeout;
-    uint32 retention;
     OfferSpec spec;
 }
 
