@@ -121,6 +121,8 @@ contract BuyerTrust is IBuyerTrust, ReentrancyGuardTransient {
             emit ReportResolved(reportId, buyer, false, 0, current, unbonding);
             return;
         }
+        // Only the trust parameters bound the slash.
+        // slither-disable-next-line unused-return
         (,, TrustParams memory trust) = POOLS.leaseParams(poolId);
         // Rounds down, in the buyer's favour.
         uint256 maxSlash = (uint256(current) + unbonding) * trust.maxBuyerSlashBps / 10_000;

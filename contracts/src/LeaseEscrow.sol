@@ -153,6 +153,8 @@ contract LeaseEscrow is ILeaseEscrow, ReentrancyGuardTransient {
         uint40 deadline = lease.deadline;
         if (block.timestamp <= deadline) revert Escrow_DeadlineNotReached(leaseId, deadline);
         Serving memory serving = _serving(lease.offerId);
+        // Only the no-boot share is needed; the other stake parameters are ignored on purpose.
+        // slither-disable-next-line unused-return
         (,, uint16 noBootSlashBps,) = POOLS.stakeParams(serving.poolId);
         _endUnbooted(leaseId, lease, serving, EndReason.ReclaimedNoBoot, noBootSlashBps);
     }
@@ -171,6 +173,8 @@ contract LeaseEscrow is ILeaseEscrow, ReentrancyGuardTransient {
         }
         Lease storage lease = _existing(leaseId);
         _requireAwaitingBoot(leaseId, lease);
+        // Only the provider is needed to authorise the acknowledgement.
+        // slither-disable-next-line unused-return
         (address provider,,,) = OFFERS.providerOf(lease.offerId);
         if (msg.sender != provider) revert Escrow_NotProvider(leaseId, msg.sender);
         uint40 deadline = lease.deadline;
@@ -199,6 +203,8 @@ contract LeaseEscrow is ILeaseEscrow, ReentrancyGuardTransient {
         _requireAwaitingBoot(leaseId, lease);
         uint40 deadline = lease.deadline;
         if (block.timestamp > deadline) revert Escrow_DeadlinePassed(leaseId, deadline);
+        // Only the boot-failure share is needed; the other stake parameters are ignored on purpose.
+        // slither-disable-next-line unused-return
         (,,, uint16 bootFailSlashBps) = POOLS.stakeParams(serving.poolId);
         _endUnbooted(leaseId, lease, serving, EndReason.BootFailed, bootFailSlashBps);
     }
@@ -206,8 +212,10 @@ contract LeaseEscrow is ILeaseEscrow, ReentrancyGuardTransient {
     /// @inheritdoc ILeaseEscrow
     function withdraw(uint256[] calldata leaseIds, address to) external nonReentrant returns (uint256 amount) {
         if (to == address(0)) revert Escrow_ZeroAddress();
+        // Filled from the first lease's offer: offer ids start at 1, so `servingOfferId = 0` never matches.
+        // slither-disable-next-line uninitialized-local
         Serving memory serving;
-        uint32 servingOfferId;
+        uint32 servingOfferId = 0;
         uint256 count = leaseIds.length;
         for (uint256 i; i < count; ++i) {
             uint256 leaseId = leaseIds[i];
@@ -324,6 +332,8 @@ contract LeaseEscrow is ILeaseEscrow, ReentrancyGuardTransient {
         returns (address buyer, address provider, uint32 poolId, LeaseStatus status, uint40 endedAt)
     {
         Lease storage lease = _existing(leaseId);
+        // The offer's timing terms are not part of the answer.
+        // slither-disable-next-line unused-return
         (provider, poolId,,) = OFFERS.providerOf(lease.offerId);
         status = lease.status;
         if (status == LeaseStatus.Closed) endedAt = lease.settledAt;
@@ -347,6 +357,8 @@ contract LeaseEscrow is ILeaseEscrow, ReentrancyGuardTransient {
 
     /// @inheritdoc ILeaseEscrow
     function anonFee(uint32 poolId) external view returns (uint256 fee) {
+        // Only the trust parameters price the fee.
+        // slither-disable-next-line unused-return
         (,, TrustParams memory trust) = POOLS.leaseParams(poolId);
         (fee,) = _currentAnonFee(poolId, trust);
     }
@@ -368,6 +380,8 @@ contract LeaseEscrow is ILeaseEscrow, ReentrancyGuardTransient {
 
     /// @inheritdoc ILeaseEscrow
     function buyerLimit(uint32 poolId, address buyer) external view returns (uint256 limit, bool isAnonymous) {
+        // Only the trust parameters set the limit.
+        // slither-disable-next-line unused-return
         (,, TrustParams memory trust) = POOLS.leaseParams(poolId);
         return _limit(trust, BUYER_TRUST.depositOf(buyer), _buyers[buyer].karma);
     }
@@ -445,8 +459,7 @@ contract LeaseEscrow is ILeaseEscrow, ReentrancyGuardTransient {
 
         if (opening.isAnonymous) {
             // The fee is at most the pool's uint96 anonMaxFee.
-            opening.anonFee =
-                uint96(_chargeAnonStart(opening.poolId, trust, opening.pricePerSecond, params.maxAnonFee));
+            opening.anonFee = uint96(_chargeAnonStart(opening.poolId, trust, opening.pricePerSecond, params.maxAnonFee));
         }
     }
 
@@ -478,6 +491,8 @@ contract LeaseEscrow is ILeaseEscrow, ReentrancyGuardTransient {
         view
         returns (uint256 fee, uint256 checkpointAt)
     {
+        // A zero ceiling is the pool's explicit "no anonymous-start fee" setting, not a balance.
+        // slither-disable-next-line incorrect-equality
         if (trust.anonMaxFee == 0) return (0, block.timestamp);
         PoolLedger memory ledger = _ledgers[poolId];
         int256 deviation = AnonFee.deviationBps(ledger.anonRate, _globalRate, trust.anonTargetShareBps);
@@ -491,8 +506,8 @@ contract LeaseEscrow is ILeaseEscrow, ReentrancyGuardTransient {
         uint96 added = SafeCast.toUint96(amount);
         Lease storage lease = _existing(leaseId);
         LeaseStatus status = lease.status;
-        bool resumed;
-        uint40 restartDeadline;
+        bool resumed = false;
+        uint40 restartDeadline = 0;
         if (status == LeaseStatus.Running && _isDry(lease)) {
             _haltIfDry(leaseId, lease, _serving(lease.offerId));
             status = LeaseStatus.Halted;
@@ -529,7 +544,7 @@ contract LeaseEscrow is ILeaseEscrow, ReentrancyGuardTransient {
     /// @return amount The provider's part, after the pool fee.
     function _payOut(uint256 leaseId, Lease storage lease, Serving memory serving) private returns (uint256 amount) {
         LeaseStatus status = lease.status;
-        uint256 payout;
+        uint256 payout = 0;
         if (status == LeaseStatus.Running) {
             if (_haltIfDry(leaseId, lease, serving)) {
                 payout = lease.funds;
@@ -544,7 +559,6 @@ contract LeaseEscrow is ILeaseEscrow, ReentrancyGuardTransient {
         } else if (status == LeaseStatus.Halted || status == LeaseStatus.Closed) {
             payout = lease.funds;
         }
-        if (payout == 0) return 0;
         return _splitFee(leaseId, lease, serving, payout);
     }
 
@@ -553,6 +567,8 @@ contract LeaseEscrow is ILeaseEscrow, ReentrancyGuardTransient {
         private
         returns (uint256 amount)
     {
+        // Skips a no-op, e.g. a pending lease in a batch; nothing is decided on an exact balance.
+        // slither-disable-next-line incorrect-equality
         if (payout == 0) return 0;
         // Rounds the fee down; the two parts sum to `payout` exactly, so the escrow never pays out more than it holds.
         uint256 fee = payout * lease.feeBps / 10_000;
@@ -572,7 +588,7 @@ contract LeaseEscrow is ILeaseEscrow, ReentrancyGuardTransient {
         LeaseStatus status = lease.status;
         if (status == LeaseStatus.Closed) revert Escrow_WrongStatus(leaseId, status);
         if (status == LeaseStatus.Running && _haltIfDry(leaseId, lease, serving)) status = LeaseStatus.Halted;
-        uint256 refund;
+        uint256 refund = 0;
         if (status == LeaseStatus.Running) {
             uint256 billedSeconds = block.timestamp - lease.settledAt;
             // Not dry, so earned < funds.
@@ -658,6 +674,8 @@ contract LeaseEscrow is ILeaseEscrow, ReentrancyGuardTransient {
     function _recordEarnings(uint256 leaseId, address buyer, address provider, uint256 earned, uint256 billedSeconds)
         private
     {
+        // Skips a no-op; nothing is decided on an exact balance.
+        // slither-disable-next-line incorrect-equality
         if (earned == 0) return;
         // earned <= lease funds < 2**96; karma saturates rather than reverting a payment.
         BuyerRecord storage record = _buyers[buyer];

@@ -58,6 +58,8 @@ contract ProviderRegistry is IProviderRegistry, ReentrancyGuardTransient {
         Stake storage s = _stakes[poolId][msg.sender];
         uint96 bonded = s.bonded;
         if (amount > bonded) revert Registry_InsufficientBonded(bonded, amount);
+        // Only the unbonding period is needed.
+        // slither-disable-next-line unused-return
         (, uint32 unbondingPeriod,,) = POOLS.stakeParams(poolId);
         // Cannot underflow: checked against `bonded` above; the sum stays below the token supply (< 2**96).
         uint96 unbonding;

@@ -36,15 +36,29 @@ interface IBuyerTrust {
     /// @notice A buyer added to its trust deposit.
     event Deposited(address indexed buyer, uint256 amount, uint256 deposit);
     /// @notice A buyer started withdrawing; all its unbonding deposit unlocks at `unbondingEnds`.
-    event WithdrawalRequested(address indexed buyer, uint256 amount, uint256 deposit, uint256 unbonding, uint40 unbondingEnds);
+    event WithdrawalRequested(
+        address indexed buyer, uint256 amount, uint256 deposit, uint256 unbonding, uint40 unbondingEnds
+    );
     /// @notice Unbonded deposit was withdrawn.
     event Withdrawn(address indexed buyer, address to, uint256 amount);
     /// @notice A provider reported abuse by the buyer of one of its leases.
     event AbuseReported(
-        uint256 indexed reportId, uint256 indexed leaseId, address indexed buyer, address provider, uint32 poolId, string evidenceURI
+        uint256 indexed reportId,
+        uint256 indexed leaseId,
+        address indexed buyer,
+        address provider,
+        uint32 poolId,
+        string evidenceURI
     );
     /// @notice The pool operator ruled on a report.
-    event ReportResolved(uint256 indexed reportId, address indexed buyer, bool upheld, uint256 slashed, uint256 deposit, uint256 unbonding);
+    event ReportResolved(
+        uint256 indexed reportId,
+        address indexed buyer,
+        bool upheld,
+        uint256 slashed,
+        uint256 deposit,
+        uint256 unbonding
+    );
 
     /// @notice Amounts must be positive.
     error BuyerTrust_ZeroAmount();

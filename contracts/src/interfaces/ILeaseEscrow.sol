@@ -2,7 +2,13 @@
 pragma solidity 0.8.30;
 
 import {
-    BuyerRecord, EndReason, Lease, LeaseOpening, LeaseStatus, OpenParams, ProviderRecord
+    BuyerRecord,
+    EndReason,
+    Lease,
+    LeaseOpening,
+    LeaseStatus,
+    OpenParams,
+    ProviderRecord
 } from "../types/DataTypes.sol";
 
 /// @title ILeaseEscrow
@@ -14,12 +20,22 @@ interface ILeaseEscrow {
     /// @notice The provider acknowledged a boot or restart; billing runs from `startedAt`.
     /// @param encryptedAccess Access details (address, port, user, host key) encrypted with age to the buyer's SSH key.
     event LeaseAcknowledged(
-        uint256 indexed leaseId, address indexed provider, uint40 startedAt, uint40 paidUntil, bytes32 hostKeyFingerprint, bytes encryptedAccess
+        uint256 indexed leaseId,
+        address indexed provider,
+        uint40 startedAt,
+        uint40 paidUntil,
+        bytes32 hostKeyFingerprint,
+        bytes encryptedAccess
     );
     /// @notice Someone added funds. `resumed` when this topped up a halted lease, which now waits for the
     /// provider to acknowledge the restart by `restartDeadline`.
     event LeaseToppedUp(
-        uint256 indexed leaseId, address indexed payer, uint256 amount, uint256 funds, bool resumed, uint40 restartDeadline
+        uint256 indexed leaseId,
+        address indexed payer,
+        uint256 amount,
+        uint256 funds,
+        bool resumed,
+        uint40 restartDeadline
     );
     /// @notice A lease's balance ran out at `haltedAt`; its disk is kept until `retentionEnds`.
     event LeaseHalted(uint256 indexed leaseId, uint40 haltedAt, uint40 retentionEnds);
@@ -29,7 +45,9 @@ interface ILeaseEscrow {
     /// @notice `amount + poolFee` of a lease's earnings left the lease: `amount` to the provider, `poolFee` to the pool.
     event LeasePaidOut(uint256 indexed leaseId, address indexed provider, uint256 amount, uint256 poolFee);
     /// @notice A lease ended. `refund` went back to the buyer, `slashed` came from the provider's stake.
-    event LeaseEnded(uint256 indexed leaseId, EndReason indexed reason, uint40 endedAt, uint256 refund, uint256 slashed);
+    event LeaseEnded(
+        uint256 indexed leaseId, EndReason indexed reason, uint40 endedAt, uint256 refund, uint256 slashed
+    );
     /// @notice A provider withdrew earnings (after the pool's fee) of `leaseCount` leases.
     event EarningsWithdrawn(address indexed provider, address to, uint256 amount, uint256 leaseCount);
     /// @notice A pool operator withdrew pool fees.

@@ -13,7 +13,12 @@ interface IProviderRegistry {
     event Staked(uint32 indexed poolId, address indexed provider, uint256 amount, uint256 bonded);
     /// @notice Stake started unbonding. All unbonding stake of this provider in this pool unlocks at `unbondingEnds`.
     event UnbondingStarted(
-        uint32 indexed poolId, address indexed provider, uint256 amount, uint256 bonded, uint256 unbonding, uint40 unbondingEnds
+        uint32 indexed poolId,
+        address indexed provider,
+        uint256 amount,
+        uint256 bonded,
+        uint256 unbonding,
+        uint40 unbondingEnds
     );
     /// @notice Unbonded stake was withdrawn.
     event UnbondedWithdrawn(uint32 indexed poolId, address indexed provider, address to, uint256 amount);
@@ -77,7 +82,9 @@ interface IProviderRegistry {
     /// not its size.
     /// Requirements: caller is the lease escrow; `shareBps` <= 10000.
     /// @return amount The tokens moved to `recipient`.
-    function slash(uint32 poolId, address provider, uint16 shareBps, address recipient) external returns (uint256 amount);
+    function slash(uint32 poolId, address provider, uint16 shareBps, address recipient)
+        external
+        returns (uint256 amount);
 
     /// @notice The provider's stake in the pool.
     function stakeOf(uint32 poolId, address provider) external view returns (Stake memory);

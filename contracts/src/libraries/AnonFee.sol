@@ -29,10 +29,12 @@ library AnonFee {
         returns (int256 deviation)
     {
         if (globalRate == 0) return -BPS;
-        // anonRate <= globalRate always (it is a part of it), so shareBps <= 1e4 and the casts are safe.
-        int256 shareBps = int256(anonRate * uint256(BPS) / globalRate);
+        // deviation = (share - target) / target in bps, with share = anonRate / globalRate, divided last so no
+        // precision is lost. anonRate <= globalRate (it is a part of it), so the scaled share is <= 1e8 and the
+        // casts are safe.
+        int256 shareScaled = int256(anonRate * uint256(BPS * BPS) / globalRate);
         int256 target = int256(uint256(targetShareBps));
-        deviation = (shareBps - target) * BPS / target;
+        deviation = (shareScaled - target * BPS) / target;
         if (deviation > BPS) deviation = BPS;
     }
 
@@ -62,6 +64,8 @@ library AnonFee {
         uint256 timestamp
     ) internal pure returns (uint256 fee, uint256 checkpointAt) {
         fee = clamp(stored, minFee, maxFee);
+        // Whole periods only, on purpose: the unfinished one keeps its progress in `checkpointAt` below.
+        // slither-disable-next-line divide-before-multiply
         uint256 periods = (timestamp - updatedAt) / PERIOD;
         if (periods >= MAX_STEPS) {
             checkpointAt = timestamp;

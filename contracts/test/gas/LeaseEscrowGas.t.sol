@@ -76,7 +76,10 @@ contract LeaseEscrowGasTest is Base {
         uint256 leaseId = openRunning(ONE_HOUR_DEPOSIT);
         skip(600);
         _measure(
-            "withdraw one lease", provider, address(escrow), abi.encodeCall(escrow.withdraw, (single(leaseId), provider))
+            "withdraw one lease",
+            provider,
+            address(escrow),
+            abi.encodeCall(escrow.withdraw, (single(leaseId), provider))
         );
     }
 

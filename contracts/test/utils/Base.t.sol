@@ -8,9 +8,7 @@ import {Offers} from "../../src/Offers.sol";
 import {Pools} from "../../src/Pools.sol";
 import {ProviderRegistry} from "../../src/ProviderRegistry.sol";
 import {ILeaseEscrow} from "../../src/interfaces/ILeaseEscrow.sol";
-import {
-    Image, OfferSpec, OfferTerms, OpenParams, PoolConfig, TrustParams
-} from "../../src/types/DataTypes.sol";
+import {Image, OfferSpec, OfferTerms, OpenParams, PoolConfig, TrustParams} from "../../src/types/DataTypes.sol";
 import {Test} from "./Test.sol";
 
 /// @notice Deploys the whole system the way `utter-bindings::deploy` does (escrow address predicted for the

@@ -135,7 +135,9 @@ abstract contract Test {
     function _str(uint256 value) private pure returns (string memory) {
         if (value == 0) return "0";
         uint256 digits;
-        for (uint256 v = value; v != 0; v /= 10) ++digits;
+        for (uint256 v = value; v != 0; v /= 10) {
+            ++digits;
+        }
         bytes memory buffer = new bytes(digits);
         while (value != 0) {
             buffer[--digits] = bytes1(uint8(48 + value % 10));
