@@ -9,7 +9,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {IBuyerTrust} from "./interfaces/IBuyerTrust.sol";
 import {ILeaseEscrow} from "./interfaces/ILeaseEscrow.sol";
 import {IPools} from "./interfaces/IPools.sol";
-import {LeaseStatus, TrustParams} from "./types/DataTypes.sol";
+import {BuyerRecord, LeaseStatus, TrustParams} from "./types/DataTypes.sol";
 
 /// @title BuyerTrust
 /// @notice The whitepaper's pay-for-trust. A buyer escrows a deposit, withdrawable after an unbonding period,
@@ -23,6 +23,9 @@ contract BuyerTrust is IBuyerTrust, ReentrancyGuardTransient {
     uint40 public constant UNBONDING_PERIOD = 7 days;
     /// @notice How long after a lease ends its provider may still report the buyer.
     uint40 public constant REPORT_WINDOW = 7 days;
+    /// @notice How long an open report freezes the buyer's deposit: an operator who never rules cannot hold it
+    /// forever. A later ruling still slashes what is left.
+    uint40 public constant RULING_PERIOD = 30 days;
 
     /// @notice The deposit token.
     IERC20 public immutable TOKEN;
@@ -34,6 +37,14 @@ contract BuyerTrust is IBuyerTrust, ReentrancyGuardTransient {
     mapping(address buyer => Account) private _accounts;
     mapping(uint256 reportId => Report) private _reports;
     mapping(uint256 leaseId => uint256 reportId) private _reportOfLease;
+
+    /// @dev Per buyer, one slot: reports awaiting a ruling, and until when they freeze its deposit.
+    struct Freeze {
+        uint32 openReports;
+        uint40 until;
+    }
+
+    mapping(address buyer => Freeze) private _freezes;
     uint256 private _reportCount;
 
     /// @param token The compute token.
@@ -64,7 +75,9 @@ contract BuyerTrust is IBuyerTrust, ReentrancyGuardTransient {
         uint96 unbonding;
         // Cannot underflow: checked above. Cannot overflow: deposit + unbonding <= token supply < 2**96.
         unchecked {
+            // forge-lint: disable-next-line(unsafe-typecast)
             current -= uint96(amount);
+            // forge-lint: disable-next-line(unsafe-typecast)
             unbonding = account.unbonding + uint96(amount);
         }
         uint40 ends = uint40(block.timestamp) + UNBONDING_PERIOD;
@@ -81,6 +94,16 @@ contract BuyerTrust is IBuyerTrust, ReentrancyGuardTransient {
         uint96 amount = account.unbonding;
         if (amount == 0 || block.timestamp < account.unbondingEnds) {
             revert BuyerTrust_NothingToWithdraw(account.unbondingEnds, amount);
+        }
+        Freeze memory freeze = _freezes[msg.sender];
+        if (freeze.openReports != 0 && block.timestamp <= freeze.until) {
+            revert BuyerTrust_ReportsOpen(freeze.openReports, freeze.until);
+        }
+        BuyerRecord memory leases = ESCROW.buyerRecord(msg.sender);
+        if (leases.active != 0) revert BuyerTrust_LeasesActive(leases.active);
+        uint256 reportableUntil = uint256(leases.lastEndedAt) + REPORT_WINDOW;
+        if (leases.lastEndedAt != 0 && block.timestamp <= reportableUntil) {
+            revert BuyerTrust_ReportWindowOpen(reportableUntil);
         }
         account.unbonding = 0;
         emit Withdrawn(msg.sender, to, amount);
@@ -101,6 +124,7 @@ contract BuyerTrust is IBuyerTrust, ReentrancyGuardTransient {
         }
         reportId = ++_reportCount;
         _reportOfLease[leaseId] = reportId;
+        _freeze(buyer);
         _reports[reportId] =
             Report({leaseId: leaseId, buyer: buyer, provider: provider, poolId: poolId, status: ReportStatus.Open});
         emit AbuseReported(reportId, leaseId, buyer, provider, poolId, evidenceURI);
@@ -113,6 +137,7 @@ contract BuyerTrust is IBuyerTrust, ReentrancyGuardTransient {
         uint32 poolId = report.poolId;
         if (msg.sender != POOLS.operatorOf(poolId)) revert BuyerTrust_NotOperator(poolId, msg.sender);
         address buyer = report.buyer;
+        --_freezes[buyer].openReports;
         Account storage account = _accounts[buyer];
         uint96 current = account.deposit;
         uint96 unbonding = account.unbonding;
@@ -130,8 +155,10 @@ contract BuyerTrust is IBuyerTrust, ReentrancyGuardTransient {
         unchecked {
             // slashAmount <= maxSlash <= current + unbonding, so neither subtraction underflows.
             if (slashAmount <= current) {
+                // forge-lint: disable-next-line(unsafe-typecast)
                 current -= uint96(slashAmount);
             } else {
+                // forge-lint: disable-next-line(unsafe-typecast)
                 unbonding -= uint96(slashAmount - current);
                 current = 0;
             }
@@ -142,6 +169,13 @@ contract BuyerTrust is IBuyerTrust, ReentrancyGuardTransient {
         emit ReportResolved(reportId, buyer, true, slashAmount, current, unbonding);
         ESCROW.resetKarma(buyer);
         if (slashAmount != 0) TOKEN.safeTransfer(report.provider, slashAmount);
+    }
+
+    /// @dev Counts an open report against `buyer` and freezes its deposit for the ruling period from now.
+    function _freeze(address buyer) private {
+        Freeze storage freeze = _freezes[buyer];
+        ++freeze.openReports;
+        freeze.until = uint40(block.timestamp) + RULING_PERIOD;
     }
 
     /// @inheritdoc IBuyerTrust
@@ -157,6 +191,12 @@ contract BuyerTrust is IBuyerTrust, ReentrancyGuardTransient {
     /// @inheritdoc IBuyerTrust
     function getReport(uint256 reportId) external view returns (Report memory) {
         return _reports[reportId];
+    }
+
+    /// @inheritdoc IBuyerTrust
+    function openReportsOf(address buyer) external view returns (uint256 openReports, uint40 frozenUntil) {
+        Freeze memory freeze = _freezes[buyer];
+        return (freeze.openReports, freeze.openReports == 0 ? 0 : freeze.until);
     }
 
     /// @inheritdoc IBuyerTrust

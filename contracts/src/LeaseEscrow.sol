@@ -120,7 +120,11 @@ contract LeaseEscrow is ILeaseEscrow, ReentrancyGuardTransient {
         nonReentrant
         returns (uint256 leaseId)
     {
-        _permit(params.deposit + params.maxAnonFee, permitDeadline, v, r, s);
+        // The permit covers the most this call may pull; "any fee" (the maximum) saturates instead of overflowing.
+        uint256 deposit = params.deposit;
+        uint256 value =
+            params.maxAnonFee > type(uint256).max - deposit ? type(uint256).max : deposit + params.maxAnonFee;
+        _permit(value, permitDeadline, v, r, s);
         return _open(params);
     }
 
@@ -173,15 +177,16 @@ contract LeaseEscrow is ILeaseEscrow, ReentrancyGuardTransient {
         }
         Lease storage lease = _existing(leaseId);
         _requireAwaitingBoot(leaseId, lease);
-        // Only the provider is needed to authorise the acknowledgement.
+        // Only the provider and pool are needed; the offer's timing terms are ignored on purpose.
         // slither-disable-next-line unused-return
-        (address provider,,,) = OFFERS.providerOf(lease.offerId);
+        (address provider, uint32 poolId,,) = OFFERS.providerOf(lease.offerId);
         if (msg.sender != provider) revert Escrow_NotProvider(leaseId, msg.sender);
         uint40 deadline = lease.deadline;
         if (block.timestamp > deadline) revert Escrow_DeadlinePassed(leaseId, deadline);
         uint40 startedAt = uint40(block.timestamp);
         lease.status = LeaseStatus.Running;
         lease.settledAt = startedAt;
+        _activate(lease, poolId);
         uint40 paidUntil = startedAt + _runway(lease.funds, lease.pricePerSecond);
         emit LeaseAcknowledged(leaseId, msg.sender, startedAt, paidUntil, hostKeyFingerprint, encryptedAccess);
     }
@@ -404,7 +409,6 @@ contract LeaseEscrow is ILeaseEscrow, ReentrancyGuardTransient {
         }
         LeaseOpening memory opening = _admit(params);
         leaseId = ++_leaseCount;
-        _globalRate += opening.pricePerSecond;
         _leases[leaseId] = Lease({
             buyer: msg.sender,
             offerId: params.offerId,
@@ -433,6 +437,9 @@ contract LeaseEscrow is ILeaseEscrow, ReentrancyGuardTransient {
         uint32 bootTimeout;
         (opening.provider, opening.poolId, opening.pricePerSecond, capacity, bootTimeout) =
             OFFERS.leaseTerms(params.offerId, params.imageId);
+        if (opening.pricePerSecond > params.maxPricePerSecond) {
+            revert Escrow_PriceAboveLimit(opening.pricePerSecond, params.maxPricePerSecond);
+        }
         opening.imageId = params.imageId;
         opening.bootDeadline = uint40(block.timestamp) + bootTimeout;
         uint96 minStake;
@@ -464,7 +471,7 @@ contract LeaseEscrow is ILeaseEscrow, ReentrancyGuardTransient {
     }
 
     /// @dev Prices an anonymous start, checks the buyer's limit, accrues the fee to the pool and checkpoints
-    /// the next fee with this lease counted.
+    /// the next fee with this lease counted as if running (it enters the rates when acknowledged).
     function _chargeAnonStart(uint32 poolId, TrustParams memory trust, uint96 price, uint256 maxFee)
         private
         returns (uint256 fee)
@@ -473,17 +480,19 @@ contract LeaseEscrow is ILeaseEscrow, ReentrancyGuardTransient {
         (fee, checkpointAt) = _currentAnonFee(poolId, trust);
         if (fee > maxFee) revert Escrow_AnonFeeTooHigh(fee, maxFee);
         PoolLedger storage ledger = _ledgers[poolId];
-        uint96 anonAfter = ledger.anonRate + price;
+        uint256 anonAfter = uint256(ledger.anonRate) + price;
         uint256 globalAfter = uint256(_globalRate) + price;
         int256 deviation = AnonFee.deviationBps(anonAfter, globalAfter, trust.anonTargetShareBps);
         uint256 next = deviation > 0 ? AnonFee.step(fee, deviation, trust.anonMinFee, trust.anonMaxFee) : fee;
         // The fee fits: it is bounded by the pool's uint96 anonMaxFee.
+        // forge-lint: disable-next-line(unsafe-typecast)
         ledger.fees += uint96(fee);
-        ledger.anonRate = anonAfter;
+        // forge-lint: disable-next-line(unsafe-typecast)
         ledger.anonFeeUpdatedAt = uint40(checkpointAt);
         ledger.touched = true;
         _anonFees[poolId] = next;
-        emit AnonFeeUpdated(poolId, next, anonAfter, globalAfter);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        emit AnonFeeUpdated(poolId, next, uint40(checkpointAt), anonAfter, globalAfter);
     }
 
     function _currentAnonFee(uint32 poolId, TrustParams memory trust)
@@ -536,7 +545,6 @@ contract LeaseEscrow is ILeaseEscrow, ReentrancyGuardTransient {
         lease.funds = added;
         lease.status = LeaseStatus.RestartPending;
         lease.deadline = restartDeadline;
-        _activate(lease, serving.poolId);
         if (earnings != 0) TOKEN.safeTransfer(serving.provider, earnings);
     }
 
@@ -574,9 +582,11 @@ contract LeaseEscrow is ILeaseEscrow, ReentrancyGuardTransient {
         uint256 fee = payout * lease.feeBps / 10_000;
         amount = payout - fee;
         // payout <= funds, checked by every caller.
+        // forge-lint: disable-next-line(unsafe-typecast)
         lease.funds -= uint96(payout);
         if (fee != 0) {
             PoolLedger storage ledger = _ledgers[serving.poolId];
+            // forge-lint: disable-next-line(unsafe-typecast)
             ledger.fees += uint96(fee);
             ledger.touched = true;
         }
@@ -594,6 +604,7 @@ contract LeaseEscrow is ILeaseEscrow, ReentrancyGuardTransient {
             // Not dry, so earned < funds.
             uint256 earned = billedSeconds * lease.pricePerSecond;
             refund = lease.funds - earned;
+            // forge-lint: disable-next-line(unsafe-typecast)
             lease.funds = uint96(earned);
             _recordEarnings(leaseId, lease.buyer, serving.provider, earned, billedSeconds);
             _deactivate(lease, serving.poolId);
@@ -601,10 +612,9 @@ contract LeaseEscrow is ILeaseEscrow, ReentrancyGuardTransient {
             // A halted lease's funds are all earned. The buyer stopping it just releases the disk.
             if (reason == EndReason.BuyerStopped) reason = EndReason.RanDry;
         } else {
-            // Pending or restart-pending: nothing was billed since the (re)start.
+            // Pending or restart-pending: nothing was billed since the (re)start, and it is not in the rates.
             refund = lease.funds;
             lease.funds = 0;
-            _deactivate(lease, serving.poolId);
         }
         _end(leaseId, lease, serving, reason, refund, 0);
         if (refund != 0) TOKEN.safeTransfer(lease.buyer, refund);
@@ -620,7 +630,6 @@ contract LeaseEscrow is ILeaseEscrow, ReentrancyGuardTransient {
     ) private {
         uint256 refund = lease.funds;
         lease.funds = 0;
-        _deactivate(lease, serving.poolId);
         address buyer = lease.buyer;
         uint256 slashed = REGISTRY.slash(serving.poolId, serving.provider, slashBps, buyer);
         _end(leaseId, lease, serving, reason, refund, slashed);
@@ -641,7 +650,9 @@ contract LeaseEscrow is ILeaseEscrow, ReentrancyGuardTransient {
         lease.settledAt = endedAt;
         lease.deadline = 0;
         --_offerLoads[lease.offerId].active;
-        --_buyers[lease.buyer].active;
+        BuyerRecord storage buyer = _buyers[lease.buyer];
+        --buyer.active;
+        buyer.lastEndedAt = endedAt;
         ProviderRecord storage record = _providers[serving.provider];
         if (reason == EndReason.BuyerStopped) ++record.buyerStopped;
         else if (reason == EndReason.RanDry) ++record.ranDry;
@@ -680,7 +691,9 @@ contract LeaseEscrow is ILeaseEscrow, ReentrancyGuardTransient {
         // earned <= lease funds < 2**96; karma saturates rather than reverting a payment.
         BuyerRecord storage record = _buyers[buyer];
         uint256 karma = uint256(record.karma) + earned;
+        // forge-lint: disable-next-line(unsafe-typecast)
         record.karma = karma > type(uint96).max ? type(uint96).max : uint96(karma);
+        // forge-lint: disable-next-line(unsafe-typecast)
         _providers[provider].completedSeconds += uint64(billedSeconds);
         emit LeaseSettled(leaseId, earned, billedSeconds);
     }
@@ -735,6 +748,7 @@ contract LeaseEscrow is ILeaseEscrow, ReentrancyGuardTransient {
         // Capped at 2**32 - 1 s (136 years) so that timestamps plus runways stay in uint40; only a price too
         // low to matter (under funds / 2**32 per second) reaches the cap.
         uint256 runway = Math.ceilDiv(funds, price);
+        // forge-lint: disable-next-line(unsafe-typecast)
         return runway > type(uint32).max ? type(uint32).max : uint40(runway);
     }
 

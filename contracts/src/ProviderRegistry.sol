@@ -64,7 +64,9 @@ contract ProviderRegistry is IProviderRegistry, ReentrancyGuardTransient {
         // Cannot underflow: checked against `bonded` above; the sum stays below the token supply (< 2**96).
         uint96 unbonding;
         unchecked {
+            // forge-lint: disable-next-line(unsafe-typecast)
             bonded -= uint96(amount);
+            // forge-lint: disable-next-line(unsafe-typecast)
             unbonding = s.unbonding + uint96(amount);
         }
         uint40 ends = uint40(block.timestamp) + unbondingPeriod;
@@ -112,8 +114,10 @@ contract ProviderRegistry is IProviderRegistry, ReentrancyGuardTransient {
         unchecked {
             // amount <= bonded + unbonding, so neither subtraction underflows.
             if (amount <= bonded) {
+                // forge-lint: disable-next-line(unsafe-typecast)
                 bonded -= uint96(amount);
             } else {
+                // forge-lint: disable-next-line(unsafe-typecast)
                 unbonding -= uint96(amount - bonded);
                 bonded = 0;
             }
@@ -157,6 +161,7 @@ contract ProviderRegistry is IProviderRegistry, ReentrancyGuardTransient {
             + (seconds_ >= 30 days ? 1 : 0) + (seconds_ >= 365 days ? 1 : 0);
         uint256 penalty = uint256(record.reclaimed) * 2 + record.bootFailed / 4;
         uint256 points = stakePoints + servicePoints;
+        // forge-lint: disable-next-line(unsafe-typecast)
         return points > penalty + 1 ? uint8(points - penalty) : 1;
     }
 }

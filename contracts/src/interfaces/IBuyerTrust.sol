@@ -68,6 +68,13 @@ interface IBuyerTrust {
     error BuyerTrust_NothingToWithdraw(uint40 unbondingEnds, uint256 unbonding);
     /// @notice The recipient is the zero address.
     error BuyerTrust_ZeroAddress();
+    /// @notice Abuse reports against the buyer await the operator's ruling: the deposit stays until they are ruled
+    /// on, or until `frozenUntil` (30 days after the latest report) if the operator never rules.
+    error BuyerTrust_ReportsOpen(uint256 openReports, uint40 frozenUntil);
+    /// @notice The buyer still holds leases, which its deposit backs.
+    error BuyerTrust_LeasesActive(uint256 activeLeases);
+    /// @notice The buyer's latest lease ended too recently: its provider may still report it until `reportableUntil`.
+    error BuyerTrust_ReportWindowOpen(uint256 reportableUntil);
     /// @notice Only the lease's provider may report its buyer.
     error BuyerTrust_NotLeaseProvider(uint256 leaseId, address caller);
     /// @notice The lease was already reported.
@@ -93,8 +100,11 @@ interface IBuyerTrust {
     /// Requirements: 0 < `amount` <= deposit.
     function requestWithdrawal(uint256 amount) external;
 
-    /// @notice Withdraws deposit whose unbonding period has passed.
-    /// @dev Emits {Withdrawn}. Requirements: something unbonding and free; `to` not zero.
+    /// @notice Withdraws deposit whose unbonding period has passed. The deposit backs the buyer's leases, so it
+    /// cannot leave while a report against the buyer is open (for at most 30 days after the latest one), while the
+    /// buyer holds a lease, or before the report window after its latest lease has passed.
+    /// @dev Emits {Withdrawn}. Requirements: something unbonding and free; `to` not zero; no open report younger
+    /// than 30 days; no active lease; more than 7 days since the buyer's latest lease ended.
     function withdraw(address to) external;
 
     /// @notice Reports abuse by the buyer of one of the caller's leases to the pool operator.
@@ -117,6 +127,10 @@ interface IBuyerTrust {
 
     /// @notice A report.
     function getReport(uint256 reportId) external view returns (Report memory);
+
+    /// @notice Reports against the buyer still awaiting a ruling, and until when they freeze its deposit (zero
+    /// when none is open).
+    function openReportsOf(address buyer) external view returns (uint256 openReports, uint40 frozenUntil);
 
     /// @notice The number of reports filed so far; ids run from 1 to this.
     function reportCount() external view returns (uint256);

@@ -52,8 +52,11 @@ interface ILeaseEscrow {
     event EarningsWithdrawn(address indexed provider, address to, uint256 amount, uint256 leaseCount);
     /// @notice A pool operator withdrew pool fees.
     event PoolFeesWithdrawn(uint32 indexed poolId, address to, uint256 amount);
-    /// @notice The anonymous-start fee of a pool was checkpointed.
-    event AnonFeeUpdated(uint32 indexed poolId, uint256 fee, uint256 anonRate, uint256 globalRate);
+    /// @notice The anonymous-start fee of a pool was checkpointed at an anonymous start. `anonRate` and
+    /// `globalRate` are the rates the next fee was priced with, counting the new lease as running.
+    /// `checkpointAt` is the time `fee` holds for (it keeps an unfinished period's progress, so it may be earlier
+    /// than the block).
+    event AnonFeeUpdated(uint32 indexed poolId, uint256 fee, uint40 checkpointAt, uint256 anonRate, uint256 globalRate);
     /// @notice The pool operator's ruling reset a buyer's karma.
     event KarmaReset(address indexed buyer);
 
@@ -75,6 +78,8 @@ interface ILeaseEscrow {
     error Escrow_DepositTooSmall(uint256 required, uint256 given);
     /// @notice Amounts must be positive.
     error Escrow_ZeroAmount();
+    /// @notice The offer's price is above the buyer's limit (it changed after the buyer looked).
+    error Escrow_PriceAboveLimit(uint256 pricePerSecond, uint256 maxPricePerSecond);
     /// @notice The anonymous-start fee is above the buyer's limit.
     error Escrow_AnonFeeTooHigh(uint256 fee, uint256 maxFee);
     /// @notice The SSH key is empty or too long.
@@ -102,14 +107,14 @@ interface ILeaseEscrow {
     /// @dev Emits {LeaseOpened}, and {AnonFeeUpdated} when the buyer is anonymous. Pulls `deposit` plus the
     /// anonymous-start fee from the caller.
     /// Requirements: the offer is active and offers the image; the provider is eligible; the offer has
-    /// capacity; the buyer is below its lease limit; the deposit pays for at least 60 s; the fee is at most
-    /// `maxAnonFee`; a 1 to 2048 byte SSH key; at most 16 KiB of user data.
+    /// capacity; the buyer is below its lease limit; the price is at most `maxPricePerSecond`; the deposit pays
+    /// for at least 60 s; the fee is at most `maxAnonFee`; a 1 to 2048 byte SSH key; at most 16 KiB of user data.
     /// @return leaseId The new lease's id, counting from 1.
     function openLease(OpenParams calldata params) external returns (uint256 leaseId);
 
     /// @notice {openLease} with an ERC-2612 permit for the token, in one transaction.
-    /// @dev The permit must be for `deposit + maxAnonFee`. It is tried and its failure ignored, so a front-run
-    /// permit does not block the lease.
+    /// @dev The permit must be for `deposit + maxAnonFee`, saturated at the largest uint256 (so "any fee" means an
+    /// unlimited permit). It is tried and its failure ignored, so a front-run permit does not block the lease.
     function openLeaseWithPermit(OpenParams calldata params, uint256 permitDeadline, uint8 v, bytes32 r, bytes32 s)
         external
         returns (uint256 leaseId);
@@ -137,7 +142,8 @@ interface ILeaseEscrow {
     /// @dev Emits {LeaseHalted} and {LeaseSettled}. Requirements: the lease is running and its balance is spent.
     function halt(uint256 leaseId) external;
 
-    /// @notice The buyer ends the lease; the unspent balance is refunded.
+    /// @notice The buyer ends the lease; the unspent balance is refunded. A pending or restart-pending lease is
+    /// refunded in full: nothing has been billed since its (re)start. A halted lease ends as ran dry.
     /// @dev Emits {LeaseEnded} (reason BuyerStopped, or RanDry for a halted lease).
     /// Requirements: caller is the buyer; the lease is not closed.
     function stop(uint256 leaseId) external;
@@ -202,11 +208,12 @@ interface ILeaseEscrow {
     /// @notice The number of leases opened so far; ids run from 1 to this.
     function leaseCount() external view returns (uint256);
 
-    /// @notice The summed price per second of all leases that are pending, running or restart-pending and
-    /// whose halt has been recorded not yet.
+    /// @notice The global compute rate: the summed price per second of all running (acknowledged) leases whose
+    /// halt has not been recorded yet. Pending leases enter it when acknowledged, so an unbilled lease cannot
+    /// move the anonymous-start fee.
     function globalRate() external view returns (uint256);
 
-    /// @notice The summed price per second of the pool's anonymous leases counted as in {globalRate}.
+    /// @notice The summed price per second of the pool's running anonymous leases, counted as in {globalRate}.
     function anonRate(uint32 poolId) external view returns (uint256);
 
     /// @notice The anonymous-start fee a lease in the pool pays now.

@@ -32,6 +32,7 @@ library AnonFee {
         // deviation = (share - target) / target in bps, with share = anonRate / globalRate, divided last so no
         // precision is lost. anonRate <= globalRate (it is a part of it), so the scaled share is <= 1e8 and the
         // casts are safe.
+        // forge-lint: disable-next-line(unsafe-typecast)
         int256 shareScaled = int256(anonRate * uint256(BPS * BPS) / globalRate);
         int256 target = int256(uint256(targetShareBps));
         deviation = (shareScaled - target * BPS) / target;
@@ -41,7 +42,9 @@ library AnonFee {
     /// @notice One adjustment step: `fee * (1 + deviation / 8)`, rounded up (in the escrow's favour), clamped.
     function step(uint256 fee, int256 deviation, uint256 minFee, uint256 maxFee) internal pure returns (uint256) {
         // deviation in [-1e4, 1e4], so the factor is in [7e4, 9e4]: positive.
+        // forge-lint: disable-next-line(unsafe-typecast)
         uint256 factor = uint256(DENOMINATOR * BPS + deviation);
+        // forge-lint: disable-next-line(unsafe-typecast)
         return clamp(Math.mulDiv(fee, factor, uint256(DENOMINATOR * BPS), Math.Rounding.Ceil), minFee, maxFee);
     }
 

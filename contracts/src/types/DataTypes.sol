@@ -187,6 +187,8 @@ struct OpenParams {
     bytes32 imageId;
     /// @dev Tokens escrowed for the lease, at least 60 seconds at the offer's price.
     uint256 deposit;
+    /// @dev The highest price per second the buyer accepts (the offer's price may change after the buyer looked).
+    uint256 maxPricePerSecond;
     /// @dev The most the buyer accepts to pay as anonymous-start fee (slippage guard).
     uint256 maxAnonFee;
     /// @dev OpenSSH public key injected into the machine; access details are encrypted to it.
@@ -211,8 +213,10 @@ struct ProviderRecord {
 struct BuyerRecord {
     uint32 active;
     uint64 opened;
-    /// @dev Tokens paid to providers since the last upheld abuse report.
+    /// @dev Tokens paid for running time (the provider's part and the pool fee) since the last upheld abuse report.
     uint96 karma;
+    /// @dev When the buyer's latest lease ended: its trust deposit stays locked for the report window after it.
+    uint40 lastEndedAt;
 }
 
 /// @notice The payload of `LeaseOpened`: everything the provider agent and the indexer need.

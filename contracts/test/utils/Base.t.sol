@@ -160,6 +160,7 @@ abstract contract Base is Test {
             offerId: offerId,
             imageId: IMAGE,
             deposit: deposit,
+            maxPricePerSecond: type(uint256).max,
             maxAnonFee: type(uint256).max,
             sshPublicKey: SSH_KEY,
             encryptedUserData: ""

@@ -8,6 +8,11 @@ import {Base} from "../../utils/Base.t.sol";
 abstract contract BuyerTrustUnitTest is Base {
     string internal constant EVIDENCE = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi";
 
+    /// @dev The number of reports against `who` awaiting a ruling.
+    function openReports(address who) internal view returns (uint256 count) {
+        (count,) = buyerTrust.openReportsOf(who);
+    }
+
     function depositAs(address who, uint256 amount) internal {
         vm.prank(who);
         buyerTrust.deposit(amount);

@@ -46,6 +46,7 @@ contract ReportAbuseTest is BuyerTrustUnitTest {
         uint256 reportId = reportAs(provider, leaseId);
         vm.expectRevert(abi.encodeWithSelector(IBuyerTrust.BuyerTrust_AlreadyReported.selector, leaseId, reportId));
         reportAs(provider, leaseId);
+        assertEq(openReports(buyer), 1, "counted once");
     }
 
     function test_RevertGiven_ReportDismissed() external {
@@ -109,6 +110,7 @@ contract ReportAbuseTest is BuyerTrustUnitTest {
 
         assertEq(reportId, 2, "report id");
         assertEq(buyerTrust.reportCount(), 2, "report count");
+        assertEq(openReports(buyer), 2, "open reports against the buyer");
         assertReport(reportId, second, buyer, provider, poolId, IBuyerTrust.ReportStatus.Open);
     }
 
@@ -120,5 +122,6 @@ contract ReportAbuseTest is BuyerTrustUnitTest {
         uint256 reportId = buyerTrust.reportAbuse(leaseId, "e");
         assertEq(reportId, 1, "report id");
         assertEq(buyerTrust.reportCount(), 1, "report count");
+        assertEq(openReports(buyer), 1, "open reports against the buyer");
     }
 }

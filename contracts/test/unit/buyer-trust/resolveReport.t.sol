@@ -43,6 +43,7 @@ contract ResolveReportTest is BuyerTrustUnitTest {
 
     function test_RevertGiven_ReportUpheld() external {
         resolveAs(operator, true, 0);
+        assertEq(openReports(buyer), 0, "no open report");
         vm.expectRevert(abi.encodeWithSelector(IBuyerTrust.BuyerTrust_ReportNotOpen.selector, reportId));
         resolveAs(operator, true, 0);
     }
@@ -51,6 +52,7 @@ contract ResolveReportTest is BuyerTrustUnitTest {
         resolveAs(operator, false, 0);
         vm.expectRevert(abi.encodeWithSelector(IBuyerTrust.BuyerTrust_ReportNotOpen.selector, reportId));
         resolveAs(operator, true, 0);
+        assertEq(openReports(buyer), 0, "not counted down twice");
     }
 
     function test_RevertWhen_CallerStranger() external {
@@ -79,6 +81,7 @@ contract ResolveReportTest is BuyerTrustUnitTest {
         resolveAs(operator, false, 0);
 
         assertReport(reportId, leaseId, buyer, provider, poolId, IBuyerTrust.ReportStatus.Dismissed);
+        assertEq(openReports(buyer), 0, "no open report");
         assertAccount(buyer, DEPOSIT, 0, 0);
         assertEq(escrow.buyerRecord(buyer).karma, karma, "karma kept");
         assertEq(token.balanceOf(provider), providerBefore, "provider balance");
@@ -102,12 +105,13 @@ contract ResolveReportTest is BuyerTrustUnitTest {
     }
 
     function test_RevertGiven_CapRoundsDown() external {
-        // Leave 3 wei: 3 * 2500 / 10000 = 0.75, rounded down to 0.
-        requestWithdrawalAs(buyer, DEPOSIT - 3);
-        skip(7 days);
-        vm.prank(buyer);
-        buyerTrust.withdraw(buyer);
-        assertAccount(buyer, 3, 0, block.timestamp);
+        // A second buyer with a 3 wei deposit, reported on a lease of its own: 3 * 2500 / 10000 = 0.75, rounded
+        // down to 0.
+        depositAs(stranger, 3);
+        vm.prank(stranger);
+        uint256 strangerLease = escrow.openLease(openParams(ONE_HOUR_DEPOSIT));
+        reportId = reportAs(provider, strangerLease);
+        assertAccount(stranger, 3, 0, 0);
 
         vm.expectRevert(abi.encodeWithSelector(IBuyerTrust.BuyerTrust_SlashTooHigh.selector, uint256(1), uint256(0)));
         resolveAs(operator, true, 1);
@@ -153,6 +157,7 @@ contract ResolveReportTest is BuyerTrustUnitTest {
         resolveAs(operator, true, 100e18);
 
         assertReport(reportId, leaseId, buyer, provider, poolId, IBuyerTrust.ReportStatus.Upheld);
+        assertEq(openReports(buyer), 0, "no open report");
         assertAccount(buyer, 900e18, 0, 0);
         assertEq(escrow.buyerRecord(buyer).karma, 0, "karma reset");
         assertEq(token.balanceOf(provider), providerBefore + 100e18, "provider balance");
@@ -183,8 +188,8 @@ contract ResolveReportTest is BuyerTrustUnitTest {
         assertAccount(buyer, 0, 750e18, ends);
         assertEq(token.balanceOf(provider), providerBefore + 250e18, "provider balance");
 
-        // Only what is left unbonds to the buyer.
-        vm.warp(ends);
+        // Only what is left unbonds to the buyer, once the report window after its lease has passed.
+        vm.warp(ends + 1);
         uint256 buyerBefore = token.balanceOf(buyer);
         vm.prank(buyer);
         buyerTrust.withdraw(buyer);
@@ -210,18 +215,45 @@ contract ResolveReportTest is BuyerTrustUnitTest {
         assertAccount(buyer, DEPOSIT - 1e18, 0, 0);
     }
 
-    function test_GivenBuyerWithdrewBeforeRuling() external {
-        // The deposit is not frozen by a report: the buyer may unbond and withdraw it before the operator rules,
-        // and the cap then applies to what is left.
+    function test_RevertGiven_BuyerWithdrawsBeforeRuling() external {
+        // An open report freezes the deposit for the ruling period: unbonding does not let it escape the ruling.
+        uint40 frozenUntil = uint40(block.timestamp) + buyerTrust.RULING_PERIOD();
         requestWithdrawalAs(buyer, 800e18);
-        skip(7 days);
+        uint40 unbondingEnds = uint40(block.timestamp) + 7 days;
+        vm.warp(frozenUntil);
+        (uint256 open, uint40 until) = buyerTrust.openReportsOf(buyer);
+        assertEq(open, 1, "open report");
+        assertEq(until, frozenUntil, "frozen until");
+        vm.expectRevert(abi.encodeWithSelector(IBuyerTrust.BuyerTrust_ReportsOpen.selector, uint256(1), frozenUntil));
         vm.prank(buyer);
         buyerTrust.withdraw(buyer);
-        assertAccount(buyer, 200e18, 0, block.timestamp);
 
+        // The cap still covers deposit plus unbonding: 25% of 1000, taken from the deposit first.
+        resolveAs(operator, true, 250e18);
+        (open, until) = buyerTrust.openReportsOf(buyer);
+        assertEq(open, 0, "report resolved");
+        assertEq(until, 0, "no freeze");
+        assertAccount(buyer, 0, 750e18, unbondingEnds);
+        vm.prank(buyer);
+        buyerTrust.withdraw(buyer);
+        assertAccount(buyer, 0, 0, unbondingEnds);
+    }
+
+    function test_GivenTheOperatorNeverRules_TheFreezeEndsAfterTheRulingPeriod() external {
+        uint40 frozenUntil = uint40(block.timestamp) + buyerTrust.RULING_PERIOD();
+        requestWithdrawalAs(buyer, 800e18);
+        vm.warp(frozenUntil + 1);
+        uint256 before = token.balanceOf(buyer);
+        vm.prank(buyer);
+        buyerTrust.withdraw(buyer);
+        assertEq(token.balanceOf(buyer), before + 800e18, "withdrawn after the ruling period");
+
+        // A late ruling slashes only what is left: 25% of 200.
         vm.expectRevert(
             abi.encodeWithSelector(IBuyerTrust.BuyerTrust_SlashTooHigh.selector, uint256(250e18), uint256(50e18))
         );
         resolveAs(operator, true, 250e18);
+        resolveAs(operator, true, 50e18);
+        assertAccount(buyer, 150e18, 0, block.timestamp - 1 - buyerTrust.RULING_PERIOD() + 7 days);
     }
 }

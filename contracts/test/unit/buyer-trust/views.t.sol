@@ -34,6 +34,25 @@ contract BuyerTrustViewsTest is BuyerTrustUnitTest {
         assertEq(buyerTrust.reportCount(), 2, "two");
     }
 
+    function test_OpenReportsOfGivenNoReport() external view {
+        assertEq(openReports(buyer), 0, "none");
+    }
+
+    function test_OpenReportsOf() external {
+        uint256 first = reportAs(provider, openRunning(ONE_HOUR_DEPOSIT));
+        uint256 second = reportAs(provider, openRunning(ONE_HOUR_DEPOSIT));
+        reportAs(provider, openRunning(ONE_HOUR_DEPOSIT));
+        assertEq(openReports(buyer), 3, "three filed");
+        assertEq(openReports(stranger), 0, "per buyer");
+
+        vm.prank(operator);
+        buyerTrust.resolveReport(first, false, 0);
+        assertEq(openReports(buyer), 2, "a dismissal closes one");
+        vm.prank(operator);
+        buyerTrust.resolveReport(second, true, 0);
+        assertEq(openReports(buyer), 1, "an upheld ruling closes one");
+    }
+
     function test_ConstantsAndImmutables() external view {
         assertEq(buyerTrust.UNBONDING_PERIOD(), 7 days, "UNBONDING_PERIOD");
         assertEq(buyerTrust.REPORT_WINDOW(), 7 days, "REPORT_WINDOW");

@@ -83,4 +83,42 @@ contract WithdrawTest is BuyerTrustUnitTest {
         assertEq(token.balanceOf(buyer), before + 400e18, "buyer balance");
         assertAccount(buyer, 600e18, 0, ends);
     }
+
+    function test_RevertGiven_ReportOpen() external {
+        uint256 leaseId = closedLease(60);
+        reportAs(provider, leaseId);
+        requestSome();
+        vm.warp(ends);
+        (, uint40 frozenUntil) = buyerTrust.openReportsOf(buyer);
+        assertGt(frozenUntil, block.timestamp, "frozen");
+        vm.expectRevert(abi.encodeWithSelector(IBuyerTrust.BuyerTrust_ReportsOpen.selector, uint256(1), frozenUntil));
+        vm.prank(buyer);
+        buyerTrust.withdraw(buyer);
+    }
+
+    function test_RevertGiven_LeaseActive() external {
+        openRunning(ONE_HOUR_DEPOSIT);
+        requestSome();
+        vm.warp(ends);
+        vm.expectRevert(abi.encodeWithSelector(IBuyerTrust.BuyerTrust_LeasesActive.selector, uint256(1)));
+        vm.prank(buyer);
+        buyerTrust.withdraw(buyer);
+    }
+
+    function test_RevertGiven_LatestLeaseEndedWithinReportWindow() external {
+        requestSome();
+        vm.warp(ends - 60);
+        closedLease(30);
+        uint256 endedAt = block.timestamp;
+        vm.warp(endedAt + 7 days);
+        vm.expectRevert(abi.encodeWithSelector(IBuyerTrust.BuyerTrust_ReportWindowOpen.selector, endedAt + 7 days));
+        vm.prank(buyer);
+        buyerTrust.withdraw(buyer);
+
+        skip(1);
+        uint256 before = token.balanceOf(buyer);
+        vm.prank(buyer);
+        buyerTrust.withdraw(buyer);
+        assertEq(token.balanceOf(buyer), before + 400e18, "withdrawn after the window");
+    }
 }
