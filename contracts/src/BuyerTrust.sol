@@ -8,6 +8,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 
 import {IBuyerTrust} from "./interfaces/IBuyerTrust.sol";
 import {ILeaseEscrow} from "./interfaces/ILeaseEscrow.sol";
+import {Bonds} from "./libraries/Bonds.sol";
 import {IPools} from "./interfaces/IPools.sol";
 import {BuyerRecord, LeaseStatus, TrustParams} from "./types/DataTypes.sol";
 
@@ -73,13 +74,7 @@ contract BuyerTrust is IBuyerTrust, ReentrancyGuardTransient {
         uint96 current = account.deposit;
         if (amount > current) revert BuyerTrust_InsufficientDeposit(current, amount);
         uint96 unbonding;
-        // Cannot underflow: checked above. Cannot overflow: deposit + unbonding <= token supply < 2**96.
-        unchecked {
-            // forge-lint: disable-next-line(unsafe-typecast)
-            current -= uint96(amount);
-            // forge-lint: disable-next-line(unsafe-typecast)
-            unbonding = account.unbonding + uint96(amount);
-        }
+        (current, unbonding) = Bonds.unbond(current, account.unbonding, amount);
         uint40 ends = uint40(block.timestamp) + UNBONDING_PERIOD;
         account.deposit = current;
         account.unbonding = unbonding;
@@ -150,19 +145,9 @@ contract BuyerTrust is IBuyerTrust, ReentrancyGuardTransient {
         // slither-disable-next-line unused-return
         (,, TrustParams memory trust) = POOLS.leaseParams(poolId);
         // Rounds down, in the buyer's favour.
-        uint256 maxSlash = (uint256(current) + unbonding) * trust.maxBuyerSlashBps / 10_000;
+        uint256 maxSlash = Bonds.share(current, unbonding, trust.maxBuyerSlashBps);
         if (slashAmount > maxSlash) revert BuyerTrust_SlashTooHigh(slashAmount, maxSlash);
-        unchecked {
-            // slashAmount <= maxSlash <= current + unbonding, so neither subtraction underflows.
-            if (slashAmount <= current) {
-                // forge-lint: disable-next-line(unsafe-typecast)
-                current -= uint96(slashAmount);
-            } else {
-                // forge-lint: disable-next-line(unsafe-typecast)
-                unbonding -= uint96(slashAmount - current);
-                current = 0;
-            }
-        }
+        (current, unbonding) = Bonds.take(current, unbonding, slashAmount);
         report.status = ReportStatus.Upheld;
         account.deposit = current;
         account.unbonding = unbonding;

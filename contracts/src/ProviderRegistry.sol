@@ -9,6 +9,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {ILeaseEscrow} from "./interfaces/ILeaseEscrow.sol";
 import {IPools} from "./interfaces/IPools.sol";
 import {IProviderRegistry} from "./interfaces/IProviderRegistry.sol";
+import {Bonds} from "./libraries/Bonds.sol";
 import {ProviderRecord, Stake} from "./types/DataTypes.sol";
 
 /// @title ProviderRegistry
@@ -61,14 +62,8 @@ contract ProviderRegistry is IProviderRegistry, ReentrancyGuardTransient {
         // Only the unbonding period is needed.
         // slither-disable-next-line unused-return
         (, uint32 unbondingPeriod,,) = POOLS.stakeParams(poolId);
-        // Cannot underflow: checked against `bonded` above; the sum stays below the token supply (< 2**96).
         uint96 unbonding;
-        unchecked {
-            // forge-lint: disable-next-line(unsafe-typecast)
-            bonded -= uint96(amount);
-            // forge-lint: disable-next-line(unsafe-typecast)
-            unbonding = s.unbonding + uint96(amount);
-        }
+        (bonded, unbonding) = Bonds.unbond(bonded, s.unbonding, amount);
         uint40 ends = uint40(block.timestamp) + unbondingPeriod;
         s.bonded = bonded;
         s.unbonding = unbonding;
@@ -108,20 +103,10 @@ contract ProviderRegistry is IProviderRegistry, ReentrancyGuardTransient {
         Stake storage s = _stakes[poolId][provider];
         uint96 bonded = s.bonded;
         uint96 unbonding = s.unbonding;
-        // Rounds down, in the provider's favour. Cannot overflow: (bonded + unbonding) < 2**96, shareBps <= 1e4.
-        amount = (uint256(bonded) + unbonding) * shareBps / 10_000;
+        // Rounds down, in the provider's favour: the escrow has proven the fault, not its size.
+        amount = Bonds.share(bonded, unbonding, shareBps);
         if (amount == 0) return 0;
-        unchecked {
-            // amount <= bonded + unbonding, so neither subtraction underflows.
-            if (amount <= bonded) {
-                // forge-lint: disable-next-line(unsafe-typecast)
-                bonded -= uint96(amount);
-            } else {
-                // forge-lint: disable-next-line(unsafe-typecast)
-                unbonding -= uint96(amount - bonded);
-                bonded = 0;
-            }
-        }
+        (bonded, unbonding) = Bonds.take(bonded, unbonding, amount);
         s.bonded = bonded;
         s.unbonding = unbonding;
         emit ProviderSlashed(poolId, provider, recipient, amount, bonded, unbonding);
