@@ -181,6 +181,8 @@ contract BuyerTrust is IBuyerTrust, ReentrancyGuardTransient {
     /// @inheritdoc IBuyerTrust
     function openReportsOf(address buyer) external view returns (uint256 openReports, uint40 frozenUntil) {
         Freeze memory freeze = _freezes[buyer];
+        // A count of reports, not a balance: with none open, the freeze time is stale and reads as zero.
+        // slither-disable-next-line incorrect-equality
         return (freeze.openReports, freeze.openReports == 0 ? 0 : freeze.until);
     }
 
