@@ -3,13 +3,13 @@
 
 mod common;
 
-use alloy::eips::BlockId;
-use common::{catch_up, db_snapshot, indexer, postgres_store, sqlite_store, test_sync_config};
+use common::{
+    assert_matches_chain, catch_up, indexer, postgres_store, sqlite_store, test_sync_config,
+};
 use utter_indexer::store::Store;
 use utter_testkit::{
     Scenario, ScenarioConfig,
     anvil::{pin_clock, spawn_anvil, wallets},
-    read_snapshot,
 };
 
 async fn index_a_random_market(store: Store, seed: u64, steps: u64) {
@@ -38,31 +38,16 @@ async fn index_a_random_market(store: Store, seed: u64, steps: u64) {
             .await
             .expect("the scenario runs");
         let (block, _) = catch_up(&mut indexer, &provider).await;
-        let chain = read_snapshot(
+        let at = format!("round {round}, block {block}");
+        let chain = assert_matches_chain(
+            &store,
             &provider,
             scenario.deployment(),
             &scenario.accounts(),
-            BlockId::number(block),
+            block,
+            &at,
         )
-        .await
-        .expect("the chain state reads");
-        let indexed = db_snapshot(&store).await;
-        let at = format!("round {round}, block {block}");
-        assert_eq!(indexed.pools, chain.pools, "pools, {at}");
-        assert_eq!(indexed.stakes, chain.stakes, "stakes, {at}");
-        assert_eq!(indexed.providers, chain.providers, "providers, {at}");
-        assert_eq!(indexed.offers, chain.offers, "offers, {at}");
-        for (id, lease) in &chain.leases {
-            assert_eq!(indexed.leases.get(id), Some(lease), "lease {id}, {at}");
-        }
-        assert_eq!(
-            indexed.leases.len(),
-            chain.leases.len(),
-            "lease count, {at}"
-        );
-        assert_eq!(indexed.buyers, chain.buyers, "buyers, {at}");
-        assert_eq!(indexed.reports, chain.reports, "reports, {at}");
-        assert_eq!(indexed.global_rate, chain.global_rate, "global rate, {at}");
+        .await;
         leases = chain.leases.len();
     }
     assert!(leases > 20, "the scenario opened leases: {leases}");

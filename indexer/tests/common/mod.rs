@@ -249,3 +249,79 @@ pub async fn eventually(seconds: u64, mut f: impl AsyncFnMut() -> bool) -> bool 
 
 /// The zero hash, named.
 pub const NO_HASH: B256 = B256::ZERO;
+
+/// Asserts that the database equals the contracts' state at `block`, table by table, and that it
+/// holds exactly the chain's events up to `block`: none lost, none doubled, none orphaned.
+pub async fn assert_matches_chain(
+    store: &Store,
+    provider: &DynProvider,
+    deployment: &Deployment,
+    accounts: &[alloy::primitives::Address],
+    block: u64,
+    at: &str,
+) -> Snapshot {
+    let chain = utter_testkit::read_snapshot(
+        provider,
+        deployment,
+        accounts,
+        alloy::eips::BlockId::number(block),
+    )
+    .await
+    .expect("the chain state reads");
+    let indexed = db_snapshot(store).await;
+    assert_eq!(indexed.pools, chain.pools, "pools, {at}");
+    assert_eq!(indexed.stakes, chain.stakes, "stakes, {at}");
+    assert_eq!(indexed.providers, chain.providers, "providers, {at}");
+    assert_eq!(indexed.offers, chain.offers, "offers, {at}");
+    for (id, lease) in &chain.leases {
+        assert_eq!(indexed.leases.get(id), Some(lease), "lease {id}, {at}");
+    }
+    assert_eq!(
+        indexed.leases.len(),
+        chain.leases.len(),
+        "lease count, {at}"
+    );
+    assert_eq!(indexed.buyers, chain.buyers, "buyers, {at}");
+    assert_eq!(indexed.reports, chain.reports, "reports, {at}");
+    assert_eq!(indexed.global_rate, chain.global_rate, "global rate, {at}");
+
+    let logs = provider
+        .get_logs(
+            &alloy::rpc::types::Filter::new()
+                .address(vec![
+                    deployment.pools,
+                    deployment.registry,
+                    deployment.offers,
+                    deployment.buyer_trust,
+                    deployment.escrow,
+                ])
+                .from_block(deployment.deploy_block)
+                .to_block(block),
+        )
+        .await
+        .expect("eth_getLogs");
+    let rows =
+        sqlx::query("SELECT block_hash, log_index FROM events ORDER BY block_number, log_index")
+            .fetch_all(store.pool())
+            .await
+            .expect("events read");
+    let stored: Vec<(String, i64)> = rows
+        .iter()
+        .map(|row| {
+            use sqlx::Row;
+            (row.get::<String, _>(0), row.get::<i64, _>(1))
+        })
+        .collect();
+    let expected: Vec<(String, i64)> = logs
+        .iter()
+        .map(|log| {
+            (
+                log.block_hash.expect("mined").to_string(),
+                log.log_index.expect("mined") as i64,
+            )
+        })
+        .collect();
+    assert_eq!(stored.len(), expected.len(), "event count, {at}");
+    assert_eq!(stored, expected, "events, {at}");
+    chain
+}
