@@ -429,7 +429,10 @@ impl Indexer {
         let fetcher = Fetcher {
             provider: self.provider.clone(),
             addresses: self.applier.addresses(),
-            range: self.config.initial_range.max(1),
+            range: self
+                .config
+                .initial_range
+                .clamp(1, self.config.max_range.max(1)),
             max_range: self.config.max_range.max(1),
             metrics: self.metrics.clone(),
         };
