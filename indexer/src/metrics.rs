@@ -32,6 +32,8 @@ pub struct Metrics {
     pub head: Gauge,
     /// The last applied block.
     pub indexed: Gauge,
+    /// Blocks between the head and the last applied block.
+    pub lag: Gauge,
     /// Seconds to write one batch.
     pub batch_seconds: Histogram,
     /// Seconds of one `eth_getLogs` call.
@@ -60,6 +62,7 @@ impl Default for Metrics {
             reorged_blocks: Counter::default(),
             head: Gauge::default(),
             indexed: Gauge::default(),
+            lag: Gauge::default(),
             batch_seconds: Histogram::new(seconds_buckets()),
             rpc_seconds: Histogram::new(seconds_buckets()),
             rpc_errors: Counter::default(),

@@ -100,6 +100,16 @@ pub enum SyncError {
     Store(#[from] StoreError),
 }
 
+impl SyncError {
+    /// Whether trying again later may succeed: the node or the database was unreachable or failed.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Self::Rpc { .. } | Self::MissingBlock(_) | Self::Store(StoreError::Sql(_))
+        )
+    }
+}
+
 /// What the indexer publishes as it goes: its position and each applied event.
 #[derive(Clone, Debug)]
 pub struct Progress {
@@ -201,18 +211,37 @@ impl Indexer {
             .map_or(self.deployment.deploy_block, |c| c.block_number + 1)
     }
 
-    /// Follows the chain until `stop` turns true or an error.
+    /// Follows the chain until `stop` turns true or a fatal error. RPC and database failures are
+    /// retried with a growing pause (up to 10 s), logged and counted; a reorg deeper than the finality
+    /// depth, a log that does not apply or another deployment's database stop it.
     pub async fn run(&mut self, mut stop: watch::Receiver<bool>) -> Result<()> {
+        let mut failures = 0u32;
         loop {
             if *stop.borrow() {
                 return Ok(());
             }
-            let advanced = self.step().await?;
-            if !advanced {
-                tokio::select! {
-                    _ = tokio::time::sleep(self.config.poll_interval) => {}
-                    _ = stop.changed() => {}
+            let pause = match self.step().await {
+                Ok(true) => {
+                    failures = 0;
+                    continue;
                 }
+                Ok(false) => {
+                    failures = 0;
+                    self.config.poll_interval
+                }
+                Err(error) if error.is_transient() => {
+                    failures += 1;
+                    self.metrics.rpc_errors.inc();
+                    let pause =
+                        Duration::from_millis(100 << failures.min(7)).min(Duration::from_secs(10));
+                    tracing::warn!(%error, failures, retry_in_ms = pause.as_millis() as u64, "retrying");
+                    pause
+                }
+                Err(error) => return Err(error),
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = stop.changed() => {}
             }
         }
     }
@@ -226,6 +255,8 @@ impl Indexer {
             .await
             .map_err(rpc("eth_blockNumber"))?;
         self.metrics.head.set(head as i64);
+        let indexed = self.checkpoint.as_ref().map_or(0, |c| c.block_number);
+        self.metrics.lag.set(head.saturating_sub(indexed) as i64);
         let finalized = head.saturating_sub(self.config.finality_depth);
         let next = self.next_block();
         if next <= finalized && next < head {
