@@ -113,7 +113,7 @@ fn a_bad_flag_value_is_named() {
         "--deployment",
         "d",
         "--finality-depth",
-        "-3",
+        "soon",
     ]);
     assert!(!ok);
     assert!(stderr.contains("--finality-depth"), "{stderr}");
