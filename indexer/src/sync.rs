@@ -258,18 +258,19 @@ impl Indexer {
         let indexed = self.checkpoint.as_ref().map_or(0, |c| c.block_number);
         self.metrics.lag.set(head.saturating_sub(indexed) as i64);
         let finalized = head.saturating_sub(self.config.finality_depth);
-        let next = self.next_block();
-        if next <= finalized && next < head {
-            self.backfill(next, finalized, head).await?;
-            return Ok(true);
-        }
-        // Caught up, or in the unfinalized tail: first check that our last block is still canonical.
+        // Our last block must still be canonical before anything is built on it, live or backfill:
+        // a reorg may have happened while the indexer was down, however long ago.
         if let Some(checkpoint) = self.checkpoint.clone() {
             let canonical = self.header(checkpoint.block_number).await?;
             if canonical.as_ref().map(|b| b.hash) != Some(checkpoint.block_hash) {
                 self.reorg(checkpoint.block_number).await?;
                 return Ok(true);
             }
+        }
+        let next = self.next_block();
+        if next <= finalized && next < head {
+            self.backfill(next, finalized, head).await?;
+            return Ok(true);
         }
         let next = self.next_block();
         if next > head {

@@ -9,7 +9,7 @@ use alloy::{
     primitives::{Address, U256},
     providers::{DynProvider, Provider},
     rpc::types::TransactionRequest,
-    sol_types::SolCall,
+    sol_types::{SolCall, SolEvent},
 };
 use common::{
     assert_matches_chain, catch_up, indexer, postgres_store, sqlite_store, test_sync_config,
@@ -44,8 +44,10 @@ async fn reorg(
             .abi_encode()
             .into(),
         );
+    // Explicit gas: anvil would estimate it against the state before the approval.
     let deposit = TransactionRequest::default()
         .from(buyer)
+        .gas_limit(300_000)
         .to(deployment.buyer_trust)
         .input(
             BuyerTrust::depositCall {
@@ -61,6 +63,23 @@ async fn reorg(
         )
         .await
         .expect("anvil_reorg");
+    // The new branch must really carry the deposit, or the test would compare nothing new.
+    let head = provider.get_block_number().await.expect("head");
+    let deposits = provider
+        .get_logs(
+            &alloy::rpc::types::Filter::new()
+                .address(deployment.buyer_trust)
+                .event_signature(BuyerTrust::Deposited::SIGNATURE_HASH)
+                .from_block(head + 1 - depth)
+                .to_block(head),
+        )
+        .await
+        .expect("eth_getLogs");
+    assert_eq!(
+        deposits.len(),
+        1,
+        "the new branch of a {depth}-deep reorg has its deposit"
+    );
 }
 
 async fn rollback(provider: &DynProvider, depth: u64) {
@@ -160,6 +179,24 @@ async fn reorgs_of_depth_one_to_ten(store: Store) {
         &everyone,
         block,
         "reorg while down",
+    )
+    .await;
+
+    // While the indexer is down for long: the fork is then deeper than the finality depth below the
+    // head, but not below what the indexer remembers, so it is still found.
+    drop(indexer);
+    reorg(&provider, &deployment, depositor, 5, 18).await;
+    mine(&provider, FINALITY * 3).await.expect("mine");
+    let mut indexer =
+        common::indexer(&store, &provider, deployment, test_sync_config(FINALITY)).await;
+    let (block, _) = catch_up(&mut indexer, &provider).await;
+    assert_matches_chain(
+        &store,
+        &provider,
+        &deployment,
+        &everyone,
+        block,
+        "reorg, then down long",
     )
     .await;
 
