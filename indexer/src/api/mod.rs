@@ -1,9 +1,61 @@
-//! The public HTTP API.
+//! The public HTTP API: JSON under `/v1`, a Server-Sent Events stream, `/health`, Prometheus
+//! `/metrics` and the OpenAPI document at `/openapi.json`; the built dApp at `/` when configured.
+//!
+//! Every endpoint is a `GET`. Computed figures (a lease's balance, a pool's anonymous-start fee, a
+//! runway) are taken at "now" = the timestamp of the last indexed block ([`App::now`]): the state
+//! read is the state as of that block, so computing it at a later wall-clock time would mix times
+//! (a lease could show as expired while the top-up that saved it sits in a block not yet indexed),
+//! and the chain itself evaluates at `block.timestamp`. Before any block is indexed the wall clock
+//! is used. `?at=<unix seconds>` overrides it.
+//!
+//! - [`error`]: the JSON error type and extractors that never leak axum's plain-text rejections.
+//! - [`offers`], [`providers`], [`pools`], [`leases`], [`buyers`], [`market`]: the endpoints.
+//! - [`stream`]: the SSE stream and the runway warnings.
+//! - [`trust`], [`anon_fee`], [`accounting`]: contract math ported to Rust.
 
-use crate::{apply::EventRecord, metrics::Metrics, store::Store, sync::Progress};
-use axum::{Router, extract::State, http::StatusCode, response::IntoResponse, routing::get};
-use std::{path::PathBuf, sync::Arc};
+mod accounting;
+mod anon_fee;
+mod buyers;
+mod db;
+mod error;
+mod leases;
+mod market;
+mod offers;
+mod openapi;
+mod params;
+mod pools;
+mod providers;
+mod stream;
+mod trust;
+
+use crate::{
+    apply::EventRecord,
+    metrics::{Metrics, RouteLabels},
+    store::Store,
+    sync::Progress,
+};
+use axum::{
+    Json, Router,
+    extract::{MatchedPath, Request, State},
+    http::{Method, StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use error::ApiError;
+use serde::{Deserialize, Serialize};
+use std::{
+    path::PathBuf,
+    sync::Arc,
+    time::{Instant, SystemTime, UNIX_EPOCH},
+};
 use tokio::sync::{broadcast, watch};
+use tower::ServiceExt as _;
+use tower_http::{
+    cors::{Any, CorsLayer},
+    services::{ServeDir, ServeFile},
+};
+use utoipa::{IntoParams, OpenApi as _, ToSchema};
 use utter_bindings::Deployment;
 
 /// What the API handlers share.
@@ -23,35 +75,185 @@ pub struct ApiContext {
     pub static_dir: Option<PathBuf>,
 }
 
-/// The API's routes.
+/// Blocks the index may trail the chain head by and still be healthy.
+pub const MAX_HEALTHY_LAG: u64 = 10;
+
+/// The router's state: the context and what the API adds to it.
+#[derive(Debug)]
+pub(crate) struct App {
+    context: ApiContext,
+    warnings: broadcast::Sender<Arc<stream::Warning>>,
+}
+
+impl App {
+    /// "Now" for computed figures: `at` when given, else the last indexed block's timestamp, else
+    /// (nothing indexed yet) the wall clock.
+    fn now(&self, at: Option<&str>) -> Result<u64, ApiError> {
+        if let Some(at) = params::number("at", at)? {
+            return Ok(at as u64);
+        }
+        let indexed = self.context.progress.borrow().indexed_timestamp;
+        if indexed > 0 {
+            return Ok(indexed);
+        }
+        Ok(SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()))
+    }
+}
+
+/// The `at` parameter alone.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct AtQuery {
+    /// Compute at this unix time instead of the last indexed block's.
+    #[param(value_type = Option<u64>)]
+    at: Option<String>,
+}
+
+/// The API's routes. Starts the runway-warning task on the current Tokio runtime.
 pub fn router(context: ApiContext) -> Router {
+    let (warnings, _) = broadcast::channel(1024);
+    stream::spawn_runway_watch(
+        context.store.clone(),
+        context.progress.clone(),
+        warnings.clone(),
+    );
+    let metrics = context.metrics.clone();
+    let app = Arc::new(App { context, warnings });
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS])
+        .allow_headers(Any);
     Router::new()
         .route("/health", get(health))
-        .route("/metrics", get(metrics))
-        .with_state(context)
+        .route("/metrics", get(metrics_text))
+        .route("/openapi.json", get(openapi))
+        .route("/v1/offers", get(offers::search))
+        .route("/v1/offers/{id}", get(offers::get))
+        .route("/v1/providers/{address}", get(providers::get))
+        .route("/v1/pools", get(pools::list))
+        .route("/v1/pools/{id}", get(pools::get))
+        .route("/v1/leases/{id}", get(leases::get))
+        .route("/v1/buyers/{address}", get(buyers::get))
+        .route("/v1/buyers/{address}/leases", get(buyers::leases))
+        .route("/v1/market", get(market::get))
+        .route("/v1/events/stream", get(stream::stream))
+        .fallback(fallback)
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .with_state(app)
+        .layer(middleware::from_fn_with_state(metrics, record_latency))
+        .layer(cors)
 }
 
-async fn health(State(context): State<ApiContext>) -> impl IntoResponse {
-    let Progress { head, indexed, .. } = context.progress.borrow().clone();
+/// Records each request's latency under its route pattern (`unmatched` for the fallback).
+async fn record_latency(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let labels = RouteLabels {
+        route,
+        status: format!("{}xx", response.status().as_u16() / 100),
+    };
+    metrics
+        .api_seconds
+        .get_or_create(&labels)
+        .observe(started.elapsed().as_secs_f64());
+    response
+}
+
+/// Unknown API routes get a JSON 404; anything else is the dApp's when it is served (a path
+/// without a file gets `index.html`, for client-side routes).
+async fn fallback(State(app): State<Arc<App>>, request: Request) -> Response {
+    let path = request.uri().path();
+    let api_path = path == "/v1" || path.starts_with("/v1/");
+    match &app.context.static_dir {
+        Some(dir) if !api_path && matches!(*request.method(), Method::GET | Method::HEAD) => {
+            let serve = ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")));
+            match serve.oneshot(request).await {
+                Ok(response) => response.into_response(),
+                Err(error) => {
+                    ApiError::internal(format_args!("serving files: {error}")).into_response()
+                }
+            }
+        }
+        _ => ApiError::not_found(format!("no route {path}")).into_response(),
+    }
+}
+
+/// Where indexing stands.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct HealthView {
+    /// The chain head last seen.
+    head: u64,
+    /// The last indexed block.
+    indexed: u64,
+    /// Its timestamp.
+    indexed_timestamp: u64,
+    /// `head - indexed`.
+    lag: u64,
+    /// Whether the backfill is done and the indexer follows new blocks.
+    live: bool,
+    /// `indexed > 0` and `lag <= max_lag`.
+    healthy: bool,
+    /// The largest healthy lag, blocks.
+    max_lag: u64,
+}
+
+/// Health: 200 when the index is within 10 blocks of the head, 503 when it lags more or before the
+/// first block is indexed.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "service",
+    responses(
+        (status = 200, description = "Indexing is current", body = HealthView),
+        (status = 503, description = "Indexing lags or has not started", body = HealthView),
+    )
+)]
+pub(crate) async fn health(State(app): State<Arc<App>>) -> (StatusCode, Json<HealthView>) {
+    let Progress {
+        head,
+        indexed,
+        indexed_timestamp,
+        live,
+    } = app.context.progress.borrow().clone();
+    let lag = head.saturating_sub(indexed);
+    let healthy = indexed > 0 && lag <= MAX_HEALTHY_LAG;
+    let status = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let view = HealthView {
+        head,
+        indexed,
+        indexed_timestamp,
+        lag,
+        live,
+        healthy,
+        max_lag: MAX_HEALTHY_LAG,
+    };
+    (status, Json(view))
+}
+
+async fn metrics_text(State(app): State<Arc<App>>) -> impl IntoResponse {
     (
-        StatusCode::OK,
-        axum::Json(
-            serde_json::json!({"head": head, "indexed": indexed, "lag": head.saturating_sub(indexed)}),
-        ),
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        app.context.metrics.render(),
     )
 }
 
-async fn metrics(State(context): State<ApiContext>) -> impl IntoResponse {
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4",
-        )],
-        context.metrics.render(),
-    )
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], openapi_json())
 }
 
 /// The OpenAPI document, as JSON.
 pub fn openapi_json() -> String {
-    "{}".to_owned()
+    openapi::ApiDoc::openapi()
+        .to_pretty_json()
+        .expect("the OpenAPI document serialises")
 }
