@@ -1,0 +1,876 @@
+//! The agent: each tick reads the chain and the cloud, [`plan`]s, and carries the plan out.
+//!
+//! Nothing is remembered between ticks that the chain or the cloud does not hold, except which
+//! actions are in flight (so a transaction is not sent twice while it waits to be confirmed) and the
+//! ids of the offers the agent published (a small JSON file). A restart therefore resumes exactly.
+
+use crate::{
+    access::{self, AccessDetails},
+    chain::{ChainError, ChainView},
+    cloud::{Cloud, CloudError, CloudServer, CreateServer, Flavor},
+    config::{FileConfig, OfferConfig, parse_amount},
+    plan::{self, Action, Policy, Server},
+};
+use alloy::{
+    primitives::{Address, B256, U256, aliases::U96},
+    providers::{DynProvider, Provider},
+};
+use std::{
+    collections::{BTreeMap, HashMap},
+    path::PathBuf,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+use utter_bindings::{
+    ComputeToken, LeaseEscrow, Offers,
+    Offers::{Image, OfferSpec, OfferTerms},
+    ProviderRegistry,
+};
+use utter_indexer::model::lease_status;
+
+/// Why the agent cannot start or go on.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// The chain could not be read.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// The cloud failed.
+    #[error("cloud: {0}")]
+    Cloud(#[from] CloudError),
+    /// Flavors or images the configuration names do not exist in the cloud.
+    #[error("the cloud lacks what the configuration names: {}", .0.join("; "))]
+    Missing(Vec<String>),
+    /// A transaction failed.
+    #[error("transaction {what}: {reason}")]
+    Transaction {
+        /// What it was.
+        what: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// The configuration is wrong in a way only visible with the chain.
+    #[error("config: {0}")]
+    Config(String),
+    /// The offers file could not be used.
+    #[error("the offers file {path}: {reason}")]
+    OffersFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// How long an action sent is not sent again while the chain or cloud has not caught up with it.
+const IN_FLIGHT: Duration = Duration::from_secs(60);
+
+/// What the agent counts, for its metrics.
+#[derive(Clone, Debug, Default)]
+pub struct Counters {
+    /// Actions carried out, by kind.
+    pub actions: BTreeMap<&'static str, u64>,
+    /// Cloud calls that failed, by kind of error.
+    pub cloud_errors: u64,
+    /// Transactions that failed.
+    pub tx_errors: u64,
+    /// Seconds from a lease's opening block to its server's create request, for the last leases.
+    pub boot_request_latency: Vec<f64>,
+    /// Seconds from create request to acknowledgement sent.
+    pub boot_latency: Vec<f64>,
+    /// Token wei withdrawn.
+    pub withdrawn: U256,
+}
+
+/// One offer as the agent runs it.
+#[derive(Clone, Debug)]
+pub struct RunningOffer {
+    /// The configuration.
+    pub config: OfferConfig,
+    /// Its id on-chain.
+    pub offer_id: u32,
+    /// The flavor.
+    pub flavor: Flavor,
+    /// Image id on-chain to Glance image id.
+    pub images: BTreeMap<B256, String>,
+}
+
+/// The agent.
+#[derive(Debug)]
+pub struct Agent<C> {
+    config: FileConfig,
+    chain: ChainView,
+    cloud: Arc<C>,
+    provider: DynProvider,
+    me: Address,
+    offers: BTreeMap<u32, RunningOffer>,
+    in_flight: HashMap<(u64, &'static str), Instant>,
+    /// Each lease's status at the last tick: a change ends whatever was in flight for it.
+    statuses: HashMap<u64, plan::ChainStatus>,
+    boot_requested: HashMap<u64, Instant>,
+    paused: bool,
+    last_withdraw: Option<Instant>,
+    /// What it did.
+    pub counters: Counters,
+    policy: Policy,
+}
+
+/// The tag every server of this agent's chain and escrow carries.
+pub fn scope_tag(chain_id: u64, escrow: Address) -> String {
+    format!("utter:{chain_id}:{}", &format!("{escrow:#x}")[..10])
+}
+
+/// The tag naming a server's lease.
+pub fn lease_tag(lease_id: u64) -> String {
+    format!("utter-lease:{lease_id}")
+}
+
+fn lease_of(server: &CloudServer) -> Option<u64> {
+    server
+        .tags
+        .iter()
+        .find_map(|t| t.strip_prefix("utter-lease:")?.parse().ok())
+}
+
+fn tx_error(what: &str) -> impl FnOnce(alloy::contract::Error) -> AgentError + '_ {
+    move |e| AgentError::Transaction {
+        what: what.to_owned(),
+        reason: e.to_string(),
+    }
+}
+
+async fn confirm<P: Provider, D: alloy::contract::CallDecoder>(
+    what: &str,
+    call: alloy::contract::CallBuilder<P, D>,
+) -> Result<alloy::rpc::types::TransactionReceipt, AgentError> {
+    let pending = call.send().await.map_err(tx_error(what))?;
+    let receipt = tokio::time::timeout(Duration::from_secs(120), pending.get_receipt())
+        .await
+        .map_err(|_| AgentError::Transaction {
+            what: what.to_owned(),
+            reason: "no receipt within 120 s".into(),
+        })?
+        .map_err(|e| AgentError::Transaction {
+            what: what.to_owned(),
+            reason: e.to_string(),
+        })?;
+    if !receipt.status() {
+        return Err(AgentError::Transaction {
+            what: what.to_owned(),
+            reason: format!("reverted in {:?}", receipt.transaction_hash),
+        });
+    }
+    Ok(receipt)
+}
+
+impl<C: Cloud> Agent<C> {
+    /// An agent for `me` (whose key `provider` signs with).
+    pub fn new(config: FileConfig, chain: ChainView, cloud: Arc<C>, provider: DynProvider) -> Self {
+        let me = chain.me();
+        Self {
+            config,
+            chain,
+            cloud,
+            provider,
+            me,
+            offers: BTreeMap::new(),
+            in_flight: HashMap::new(),
+            statuses: HashMap::new(),
+            boot_requested: HashMap::new(),
+            paused: false,
+            last_withdraw: None,
+            counters: Counters::default(),
+            policy: Policy::default(),
+        }
+    }
+
+    /// The chain view.
+    pub fn chain(&self) -> &ChainView {
+        &self.chain
+    }
+
+    /// The cloud.
+    pub fn cloud(&self) -> &C {
+        &self.cloud
+    }
+
+    /// A handle on the cloud, shared with the HTTP endpoints (and kept by tests that "kill" an agent).
+    pub fn cloud_handle(&self) -> Arc<C> {
+        self.cloud.clone()
+    }
+
+    /// The offers it runs, by on-chain id.
+    pub fn offers(&self) -> &BTreeMap<u32, RunningOffer> {
+        &self.offers
+    }
+
+    fn scope(&self) -> String {
+        let d = self.chain.deployment();
+        scope_tag(d.chain_id, d.escrow)
+    }
+
+    fn offers_file(&self) -> Option<PathBuf> {
+        self.config
+            .state_dir
+            .as_ref()
+            .map(|d| d.join("offers.json"))
+    }
+
+    /// Checks the cloud has every flavor and image, stakes, and publishes or updates the offers.
+    pub async fn prepare(&mut self) -> Result<(), AgentError> {
+        // The cloud first: nothing is sent on-chain for offers the cloud cannot serve.
+        let mut missing = Vec::new();
+        let mut resolved = Vec::new();
+        for offer in &self.config.offers {
+            let flavor = self.cloud.find_flavor(&offer.flavor).await?;
+            if flavor.is_none() {
+                missing.push(format!(
+                    "flavor {:?} (offer {:?})",
+                    offer.flavor, offer.name
+                ));
+            }
+            let mut images = BTreeMap::new();
+            for image in &offer.images {
+                match self.cloud.find_image(&image.glance).await? {
+                    Some(id) => {
+                        images.insert(image.id(), id);
+                    }
+                    None => {
+                        missing.push(format!("image {:?} (offer {:?})", image.glance, offer.name))
+                    }
+                }
+            }
+            resolved.push((offer.clone(), flavor, images));
+        }
+        if !missing.is_empty() {
+            return Err(AgentError::Missing(missing));
+        }
+        self.chain.sync().await?;
+        let mut ids = self.load_offer_ids()?;
+        for (offer, flavor, images) in resolved {
+            let flavor = flavor.expect("checked above");
+            self.ensure_stake(offer.pool_id).await?;
+            let offer_id = self
+                .publish(&offer, &flavor, ids.get(&offer.name).copied())
+                .await?;
+            ids.insert(offer.name.clone(), offer_id);
+            self.save_offer_ids(&ids)?;
+            self.offers.insert(
+                offer_id,
+                RunningOffer {
+                    config: offer,
+                    offer_id,
+                    flavor,
+                    images,
+                },
+            );
+        }
+        self.chain.sync().await?;
+        Ok(())
+    }
+
+    fn load_offer_ids(&self) -> Result<BTreeMap<String, u32>, AgentError> {
+        let Some(path) = self.offers_file() else {
+            return Ok(BTreeMap::new());
+        };
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| AgentError::OffersFile {
+                path,
+                reason: e.to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+            Err(e) => Err(AgentError::OffersFile {
+                path,
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    fn save_offer_ids(&self, ids: &BTreeMap<String, u32>) -> Result<(), AgentError> {
+        let Some(path) = self.offers_file() else {
+            return Ok(());
+        };
+        let error = |e: std::io::Error| AgentError::OffersFile {
+            path: path.clone(),
+            reason: e.to_string(),
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(error)?;
+        }
+        // Written aside, then renamed: a crash leaves the old file or the new one, never half.
+        let temp = path.with_extension("json.tmp");
+        std::fs::write(
+            &temp,
+            serde_json::to_vec_pretty(ids).expect("ids serialize"),
+        )
+        .map_err(error)?;
+        std::fs::rename(&temp, &path).map_err(error)
+    }
+
+    async fn ensure_stake(&mut self, pool_id: u32) -> Result<(), AgentError> {
+        let registry = ProviderRegistry::new(self.chain.deployment().registry, &self.provider);
+        let pools = utter_bindings::Pools::new(self.chain.deployment().pools, &self.provider);
+        let min_stake = U256::from(
+            pools
+                .minStakeOf(pool_id)
+                .call()
+                .await
+                .map_err(tx_error("minStakeOf"))?,
+        );
+        let wanted = match &self.config.stake {
+            Some(stake) => {
+                parse_amount("stake", stake).map_err(|e| AgentError::Config(e.to_string()))?
+            }
+            None => min_stake,
+        }
+        .max(min_stake);
+        let bonded = U256::from(
+            registry
+                .bondedOf(pool_id, self.me)
+                .call()
+                .await
+                .map_err(tx_error("bondedOf"))?,
+        );
+        if bonded >= wanted {
+            return Ok(());
+        }
+        let amount = wanted - bonded;
+        let token = ComputeToken::new(self.chain.deployment().token, &self.provider);
+        confirm(
+            "approve the stake",
+            token.approve(self.chain.deployment().registry, amount),
+        )
+        .await?;
+        confirm("stake", registry.stake(pool_id, amount)).await?;
+        tracing::info!(pool_id, %amount, "staked");
+        Ok(())
+    }
+
+    fn spec_and_terms(
+        offer: &OfferConfig,
+        flavor: &Flavor,
+    ) -> Result<(OfferSpec, OfferTerms, Vec<Image>), AgentError> {
+        let price = parse_amount("price_per_second", &offer.price_per_second)
+            .map_err(|e| AgentError::Config(e.to_string()))?;
+        if price > U256::from(U96::MAX) {
+            return Err(AgentError::Config(format!(
+                "offer {:?}: price_per_second does not fit 96 bits",
+                offer.name
+            )));
+        }
+        let price = U96::from(price.to::<u128>());
+        let spec = OfferSpec {
+            vcpus: flavor.vcpus,
+            ramMiB: flavor.ram_mib,
+            diskGiB: flavor.disk_gib.max(1),
+            gpuCount: offer.gpu_count,
+            bandwidthUpMbps: offer.bandwidth_up_mbps,
+            bandwidthDownMbps: offer.bandwidth_down_mbps,
+            publicIpv4: offer.public_ipv4,
+            publicIpv6: offer.public_ipv6,
+            gpuModel: offer.gpu_model.clone(),
+            region: offer.region.clone(),
+        };
+        let terms = OfferTerms {
+            pricePerSecond: price,
+            capacity: offer.capacity,
+            bootTimeout: offer.boot_timeout,
+            retention: offer.retention,
+        };
+        let images = offer
+            .images
+            .iter()
+            .map(|i| Image {
+                id: i.id(),
+                name: i.name.clone(),
+            })
+            .collect();
+        Ok((spec, terms, images))
+    }
+
+    /// Publishes the offer, or brings the published one up to date. Returns its id.
+    async fn publish(
+        &mut self,
+        offer: &OfferConfig,
+        flavor: &Flavor,
+        known: Option<u32>,
+    ) -> Result<u32, AgentError> {
+        let (spec, terms, images) = Self::spec_and_terms(offer, flavor)?;
+        let offers = Offers::new(self.chain.deployment().offers, &self.provider);
+        if let Some(id) = known
+            && let Some(current) = self.chain.state().offers.get(&id)
+            && current.provider == self.me
+            && current.status != 3
+        {
+            let same_terms = current.vcpus == spec.vcpus
+                && current.ram_mib == spec.ramMiB
+                && current.disk_gib == spec.diskGiB
+                && current.region == spec.region
+                && current.price_per_second == U256::from(terms.pricePerSecond)
+                && current.capacity == terms.capacity
+                && current.boot_timeout == terms.bootTimeout
+                && current.retention == terms.retention
+                && current.gpu_count == spec.gpuCount
+                && current.gpu_model == spec.gpuModel
+                && current.public_ipv4 == spec.publicIpv4
+                && current.public_ipv6 == spec.publicIpv6
+                && current.bandwidth_up_mbps == spec.bandwidthUpMbps
+                && current.bandwidth_down_mbps == spec.bandwidthDownMbps;
+            if !same_terms {
+                confirm("update offer", offers.updateOffer(id, spec, terms)).await?;
+                tracing::info!(offer = %offer.name, offer_id = id, "offer updated");
+            }
+            let names: Vec<&str> = images.iter().map(|i| i.name.as_str()).collect();
+            let expected = format!("|{}|", names.join("|"));
+            if current.image_names != expected {
+                confirm("set images", offers.setImages(id, images)).await?;
+            }
+            return Ok(id);
+        }
+        let receipt = confirm(
+            "publish offer",
+            offers.publishOffer(offer.pool_id, spec, terms, images),
+        )
+        .await?;
+        let id = receipt
+            .decoded_log::<Offers::OfferPublished>()
+            .map(|log| log.data.offerId)
+            .ok_or_else(|| AgentError::Transaction {
+                what: "publish offer".into(),
+                reason: "no OfferPublished event in the receipt".into(),
+            })?;
+        tracing::info!(offer = %offer.name, offer_id = id, "offer published");
+        Ok(id)
+    }
+
+    fn servers(&self, cloud: Vec<CloudServer>) -> Vec<Server> {
+        cloud
+            .into_iter()
+            .filter_map(|s| {
+                Some(Server {
+                    lease_id: lease_of(&s)?,
+                    id: s.id,
+                    status: s.status,
+                    created_at: s.created_at,
+                })
+            })
+            .collect()
+    }
+
+    /// One round: read the chain and the cloud, plan, act. Returns the actions carried out.
+    pub async fn tick(&mut self) -> Result<Vec<Action>, AgentError> {
+        self.chain.sync().await?;
+        let now = self.chain.now();
+        let cloud = self.cloud.list_servers(&self.scope()).await?;
+        let servers = self.servers(cloud);
+        // Only leases of offers this agent runs (a retired offer's leases still count).
+        let leases: Vec<_> = self
+            .chain
+            .my_leases()
+            .into_iter()
+            .filter(|l| self.offers.contains_key(&l.offer_id))
+            .collect();
+        let actions = plan::plan(now, &leases, &servers, self.policy);
+        self.in_flight.retain(|_, at| at.elapsed() < IN_FLIGHT);
+        for lease in &leases {
+            if self.statuses.insert(lease.lease_id, lease.status) != Some(lease.status) {
+                self.in_flight.retain(|(id, _), _| *id != lease.lease_id);
+            }
+        }
+        let mut done = Vec::new();
+        for action in actions {
+            let key = action_key(&action);
+            if self.in_flight.contains_key(&key) {
+                continue;
+            }
+            match self.act(&action).await {
+                Ok(()) => {
+                    self.in_flight.insert(key, Instant::now());
+                    *self.counters.actions.entry(key.1).or_default() += 1;
+                    done.push(action);
+                }
+                Err(AgentError::Cloud(error)) => {
+                    self.counters.cloud_errors += 1;
+                    tracing::warn!(?action, %error, "cloud call failed; retried next tick");
+                }
+                Err(error) => {
+                    self.counters.tx_errors += 1;
+                    // Often the chain moved on (e.g. the buyer stopped first): the next plan will tell.
+                    self.in_flight
+                        .insert(key, Instant::now() - IN_FLIGHT + Duration::from_secs(5));
+                    tracing::warn!(?action, %error, "action failed");
+                }
+            }
+        }
+        self.adjust_offers().await;
+        self.maybe_withdraw(now).await;
+        Ok(done)
+    }
+
+    async fn act(&mut self, action: &Action) -> Result<(), AgentError> {
+        let escrow = LeaseEscrow::new(self.chain.deployment().escrow, &self.provider);
+        match action {
+            Action::Boot { lease_id } => self.boot(*lease_id).await,
+            Action::Start { server_id, .. } => Ok(self.cloud.start_server(server_id).await?),
+            Action::Stop { server_id, .. } => Ok(self.cloud.stop_server(server_id).await?),
+            Action::Delete { server_id, .. } => Ok(self.cloud.delete_server(server_id).await?),
+            Action::Acknowledge {
+                lease_id,
+                server_id,
+            } => self.acknowledge(*lease_id, server_id).await,
+            Action::Halt { lease_id } => {
+                confirm("halt", escrow.halt(U256::from(*lease_id))).await?;
+                Ok(())
+            }
+            Action::Close { lease_id } => {
+                confirm("close", escrow.close(U256::from(*lease_id))).await?;
+                Ok(())
+            }
+            Action::ReportBootFailure { lease_id } => {
+                confirm(
+                    "report boot failure",
+                    escrow.reportBootFailure(U256::from(*lease_id)),
+                )
+                .await?;
+                Ok(())
+            }
+            Action::Terminate { lease_id } => {
+                confirm("terminate", escrow.terminate(U256::from(*lease_id))).await?;
+                Ok(())
+            }
+        }
+    }
+
+    async fn boot(&mut self, lease_id: u64) -> Result<(), AgentError> {
+        let lease = self
+            .chain
+            .lease(lease_id)
+            .cloned()
+            .ok_or_else(|| AgentError::Config(format!("lease {lease_id} unknown")))?;
+        let offer = self.offers.get(&lease.offer_id).ok_or_else(|| {
+            AgentError::Config(format!("offer {} not run by this agent", lease.offer_id))
+        })?;
+        let image = offer.images.get(&lease.image_id).ok_or_else(|| {
+            AgentError::Config(format!(
+                "lease {lease_id}: image {} unknown",
+                lease.image_id
+            ))
+        })?;
+        let ssh_key = self
+            .chain
+            .opening(lease_id)
+            .map(|o| o.ssh_public_key.clone())
+            .unwrap_or_default();
+        let d = self.chain.deployment();
+        let metadata_file = serde_json::json!({
+            "chain_id": d.chain_id,
+            "escrow": format!("{:#x}", d.escrow),
+            "lease_id": lease_id,
+            "indexer_url": self.config.indexer_url,
+        });
+        let user_data = format!(
+            "#cloud-config\nssh_authorized_keys:\n  - {}\nwrite_files:\n  - path: /etc/utter/lease.json\n    permissions: '0644'\n    content: '{}'\n",
+            ssh_key.trim(),
+            metadata_file
+        );
+        let request = CreateServer {
+            name: format!("utter-{}-lease-{lease_id}", d.chain_id),
+            flavor_id: offer.flavor.id.clone(),
+            image_id: image.clone(),
+            tags: vec![self.scope(), lease_tag(lease_id)],
+            metadata: BTreeMap::from([
+                ("utter_chain_id".to_owned(), d.chain_id.to_string()),
+                ("utter_escrow".to_owned(), format!("{:#x}", d.escrow)),
+                ("utter_lease_id".to_owned(), lease_id.to_string()),
+                (
+                    "utter_indexer_url".to_owned(),
+                    self.config.indexer_url.clone(),
+                ),
+            ]),
+            user_data,
+        };
+        let id = self.cloud.create_server(&request).await?;
+        let opened_at = lease.opened_at;
+        let now = self.chain.now();
+        self.counters
+            .boot_request_latency
+            .push(now.saturating_sub(opened_at) as f64);
+        self.boot_requested.insert(lease_id, Instant::now());
+        tracing::info!(lease_id, server = %id, "server requested");
+        Ok(())
+    }
+
+    async fn acknowledge(&mut self, lease_id: u64, server_id: &str) -> Result<(), AgentError> {
+        let server = self
+            .cloud
+            .get_server(server_id)
+            .await?
+            .ok_or_else(|| CloudError::NotFound(format!("server {server_id}")))?;
+        let console = self
+            .cloud
+            .console_log(server_id, 200)
+            .await
+            .unwrap_or_default();
+        let (fingerprint_text, fingerprint) = host_key_fingerprint(&console);
+        let ssh_key = self
+            .chain
+            .opening(lease_id)
+            .map(|o| o.ssh_public_key.clone())
+            .unwrap_or_default();
+        let details = AccessDetails {
+            chain_id: self.chain.deployment().chain_id,
+            lease_id,
+            host: server
+                .addresses
+                .first()
+                .cloned()
+                .unwrap_or_else(|| server.name.clone()),
+            port: 22,
+            user: "utter".into(),
+            host_key_fingerprint: fingerprint_text,
+        };
+        let ciphertext = match access::encrypt(&ssh_key, &details) {
+            Ok(ciphertext) => ciphertext,
+            Err(error) => {
+                // The buyer gave a key nobody can encrypt to: refund it rather than run blind.
+                tracing::warn!(lease_id, %error, "cannot encrypt access details: reporting a failed boot");
+                let escrow = LeaseEscrow::new(self.chain.deployment().escrow, &self.provider);
+                confirm(
+                    "report boot failure",
+                    escrow.reportBootFailure(U256::from(lease_id)),
+                )
+                .await?;
+                return Ok(());
+            }
+        };
+        let escrow = LeaseEscrow::new(self.chain.deployment().escrow, &self.provider);
+        confirm(
+            "acknowledge",
+            escrow.acknowledge(U256::from(lease_id), ciphertext.into(), fingerprint),
+        )
+        .await?;
+        if let Some(at) = self.boot_requested.remove(&lease_id) {
+            self.counters.boot_latency.push(at.elapsed().as_secs_f64());
+        }
+        tracing::info!(lease_id, server = %server_id, "acknowledged");
+        Ok(())
+    }
+
+    /// Pauses the offers while the cloud has no room for another server, resumes them when it has.
+    async fn adjust_offers(&mut self) {
+        let Ok(room) = self.cloud.room().await else {
+            self.counters.cloud_errors += 1;
+            return;
+        };
+        let full = room.instances == Some(0);
+        if full == self.paused {
+            return;
+        }
+        let offers = Offers::new(self.chain.deployment().offers, &self.provider);
+        for id in self.offers.keys().copied().collect::<Vec<_>>() {
+            let status = self.chain.state().offers.get(&id).map(|o| o.status);
+            let result = match (full, status) {
+                (true, Some(1)) => confirm("pause offer", offers.pauseOffer(id))
+                    .await
+                    .map(|_| ()),
+                (false, Some(2)) => confirm("resume offer", offers.resumeOffer(id))
+                    .await
+                    .map(|_| ()),
+                _ => Ok(()),
+            };
+            if let Err(error) = result {
+                tracing::warn!(offer_id = id, %error, "could not change the offer's status");
+                return;
+            }
+        }
+        tracing::info!(
+            full,
+            "offers {}",
+            if full {
+                "paused: the cloud is full"
+            } else {
+                "resumed"
+            }
+        );
+        self.paused = full;
+    }
+
+    /// Withdraws earnings in one batch once they reach the threshold, at most once per interval.
+    async fn maybe_withdraw(&mut self, now: u64) {
+        let interval = Duration::from_secs(self.config.withdraw_interval_secs);
+        if self.last_withdraw.is_some_and(|at| at.elapsed() < interval) {
+            return;
+        }
+        let threshold = parse_amount("withdraw_threshold", &self.config.withdraw_threshold)
+            .unwrap_or(U256::MAX);
+        let (total, ids) = self.chain.unwithdrawn(now);
+        if total < threshold || ids.is_empty() {
+            return;
+        }
+        self.last_withdraw = Some(Instant::now());
+        let escrow = LeaseEscrow::new(self.chain.deployment().escrow, &self.provider);
+        let batch: Vec<U256> = ids.iter().take(200).map(|&id| U256::from(id)).collect();
+        match confirm("withdraw", escrow.withdraw(batch, self.me)).await {
+            Ok(receipt) => {
+                if let Some(log) = receipt.decoded_log::<LeaseEscrow::EarningsWithdrawn>() {
+                    self.counters.withdrawn += log.data.amount;
+                    tracing::info!(amount = %log.data.amount, leases = ids.len(), "earnings withdrawn");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "withdrawal failed"),
+        }
+    }
+
+    /// What the HTTP endpoints show (the loop adds the tick's time and error).
+    pub fn status(&self) -> crate::http::Status {
+        let d = self.chain.deployment();
+        crate::http::Status {
+            chain_id: d.chain_id,
+            escrow: d.escrow,
+            confirmed_block: self.chain.confirmed_block(),
+            last_tick: None,
+            last_error: None,
+            leases: self.leases_by_status(),
+            buyers: self
+                .chain
+                .state()
+                .leases
+                .rows()
+                .filter(|l| l.provider == self.me)
+                .map(|l| (l.lease_id, l.buyer))
+                .collect(),
+            counters: self.counters.clone(),
+        }
+    }
+
+    /// Leases by status, for metrics.
+    pub fn leases_by_status(&self) -> BTreeMap<&'static str, u64> {
+        let mut counts = BTreeMap::new();
+        for lease in self
+            .chain
+            .state()
+            .leases
+            .rows()
+            .filter(|l| l.provider == self.me)
+        {
+            let name = match lease.status {
+                lease_status::PENDING => "pending",
+                lease_status::RUNNING => "running",
+                lease_status::HALTED => "halted",
+                lease_status::RESTART_PENDING => "restart_pending",
+                _ => "closed",
+            };
+            *counts.entry(name).or_default() += 1;
+        }
+        counts
+    }
+}
+
+fn action_key(action: &Action) -> (u64, &'static str) {
+    match action {
+        Action::Boot { lease_id } => (*lease_id, "boot"),
+        Action::Start { lease_id, .. } => (*lease_id, "start"),
+        Action::Acknowledge { lease_id, .. } => (*lease_id, "acknowledge"),
+        Action::Stop { lease_id, .. } => (*lease_id, "stop"),
+        Action::Halt { lease_id } => (*lease_id, "halt"),
+        Action::Delete { server_id, .. } => (hash_id(server_id), "delete"),
+        Action::ReportBootFailure { lease_id } => (*lease_id, "report_boot_failure"),
+        Action::Terminate { lease_id } => (*lease_id, "terminate"),
+        Action::Close { lease_id } => (*lease_id, "close"),
+    }
+}
+
+fn hash_id(id: &str) -> u64 {
+    let digest = alloy::primitives::keccak256(id);
+    u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
+}
+
+/// The SSH host key fingerprint cloud-init prints to the console (`SHA256:...`, the ED25519 one when
+/// there are several), as text and as the 32 bytes the escrow stores; `("", zero)` when absent.
+pub fn host_key_fingerprint(console: &str) -> (String, B256) {
+    let mut inside = false;
+    let mut best: Option<&str> = None;
+    for line in console.lines() {
+        if line.contains("BEGIN SSH HOST KEY FINGERPRINTS") {
+            inside = true;
+            continue;
+        }
+        if line.contains("END SSH HOST KEY FINGERPRINTS") {
+            break;
+        }
+        if inside
+            && let Some(fp) = line.split_whitespace().find(|w| w.starts_with("SHA256:"))
+            && (best.is_none() || line.contains("ED25519"))
+        {
+            best = Some(fp);
+        }
+    }
+    let Some(text) = best else {
+        return (String::new(), B256::ZERO);
+    };
+    let bytes = base64_decode(text.trim_start_matches("SHA256:"));
+    let hash = if bytes.len() == 32 {
+        B256::from_slice(&bytes)
+    } else {
+        B256::ZERO
+    };
+    (text.to_owned(), hash)
+}
+
+/// Unpadded standard base64, as OpenSSH prints fingerprints.
+fn base64_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    let (mut buffer, mut bits) = (0u32, 0);
+    for c in text.trim_end_matches('=').bytes() {
+        let Some(value) = ALPHABET.iter().position(|&a| a == c) else {
+            return Vec::new();
+        };
+        buffer = (buffer << 6) | value as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buffer >> bits) as u8);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ed25519_host_key_fingerprint_is_read_from_the_console() {
+        let console = "boot\n-----BEGIN SSH HOST KEY FINGERPRINTS-----\n\
+            3072 SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA root@vm (RSA)\n\
+            256 SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU root@vm (ED25519)\n\
+            -----END SSH HOST KEY FINGERPRINTS-----\n";
+        let (text, bytes) = host_key_fingerprint(console);
+        assert_eq!(text, "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU");
+        // The SHA-256 of the empty string, whose base64 this is.
+        assert_eq!(
+            bytes.to_string(),
+            "0xe3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert_eq!(
+            host_key_fingerprint("FAKE CONSOLE OUTPUT"),
+            (String::new(), B256::ZERO)
+        );
+    }
+
+    #[test]
+    fn tags_fit_nova_limits() {
+        let scope = scope_tag(31337, Address::repeat_byte(0xab));
+        assert!(scope.len() <= 60 && lease_tag(u64::MAX).len() <= 60);
+        let server = CloudServer {
+            id: "s".into(),
+            name: "n".into(),
+            status: crate::plan::ServerStatus::Active,
+            tags: vec![scope, lease_tag(42)],
+            created_at: 0,
+            addresses: vec![],
+            fault: None,
+        };
+        assert_eq!(lease_of(&server), Some(42));
+    }
+}

@@ -1,0 +1,140 @@
+//! The cloud the agent boots servers in: the few compute and image calls it needs, behind a trait so
+//! the lease state machine's unit tests can use an in-memory cloud ([`memory::MemoryCloud`]). The
+//! agent itself and its integration tests use the OpenStack implementation against a real control
+//! plane.
+
+pub mod clouds_yaml;
+pub mod memory;
+pub mod openstack;
+
+use crate::plan::ServerStatus;
+use std::{collections::BTreeMap, future::Future};
+
+/// A server as the cloud reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CloudServer {
+    /// The cloud's id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its status.
+    pub status: ServerStatus,
+    /// Its tags.
+    pub tags: Vec<String>,
+    /// Creation time, unix seconds.
+    pub created_at: u64,
+    /// Its IP addresses, public ones first when the cloud tells them apart.
+    pub addresses: Vec<String>,
+    /// Why it is in ERROR, when the cloud says.
+    pub fault: Option<String>,
+}
+
+/// A flavor: the machine shape an offer sells.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Flavor {
+    /// The cloud's id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// vCPUs.
+    pub vcpus: u16,
+    /// RAM, MiB.
+    pub ram_mib: u32,
+    /// Root disk, GiB.
+    pub disk_gib: u32,
+}
+
+/// What to create.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CreateServer {
+    /// Name.
+    pub name: String,
+    /// Flavor id.
+    pub flavor_id: String,
+    /// Image id.
+    pub image_id: String,
+    /// Tags, set at creation so that no server ever exists untagged.
+    pub tags: Vec<String>,
+    /// Metadata key/values.
+    pub metadata: BTreeMap<String, String>,
+    /// Cloud-init user data (plain text; the implementation encodes it).
+    pub user_data: String,
+}
+
+/// Room left in the project for new servers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Room {
+    /// Servers that can still be created, `None` when unlimited.
+    pub instances: Option<u64>,
+    /// vCPUs still available, `None` when unlimited.
+    pub cores: Option<u64>,
+    /// RAM still available in MiB, `None` when unlimited.
+    pub ram_mib: Option<u64>,
+}
+
+/// A failed cloud call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CloudError {
+    /// Credentials refused or missing.
+    #[error("the cloud refused the credentials: {0}")]
+    Auth(String),
+    /// The thing named does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The request is wrong (4xx other than auth and not found); retrying will not help.
+    #[error("the cloud rejected the request: {0}")]
+    Rejected(String),
+    /// The cloud failed or did not answer (5xx, timeout, connection): worth retrying.
+    #[error("the cloud is unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl CloudError {
+    /// Whether retrying later may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
+}
+
+/// The calls the agent makes to its cloud.
+pub trait Cloud: Send + Sync {
+    /// Every server carrying `tag`.
+    fn list_servers(
+        &self,
+        tag: &str,
+    ) -> impl Future<Output = Result<Vec<CloudServer>, CloudError>> + Send;
+    /// One server, `None` when it does not exist.
+    fn get_server(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<CloudServer>, CloudError>> + Send;
+    /// Creates a server; returns its id.
+    fn create_server(
+        &self,
+        request: &CreateServer,
+    ) -> impl Future<Output = Result<String, CloudError>> + Send;
+    /// Starts a stopped server.
+    fn start_server(&self, id: &str) -> impl Future<Output = Result<(), CloudError>> + Send;
+    /// Stops a server, keeping its disk.
+    fn stop_server(&self, id: &str) -> impl Future<Output = Result<(), CloudError>> + Send;
+    /// Deletes a server (a server already gone is not an error).
+    fn delete_server(&self, id: &str) -> impl Future<Output = Result<(), CloudError>> + Send;
+    /// The tail of a server's console log.
+    fn console_log(
+        &self,
+        id: &str,
+        lines: u32,
+    ) -> impl Future<Output = Result<String, CloudError>> + Send;
+    /// The flavor named `name`.
+    fn find_flavor(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<Flavor>, CloudError>> + Send;
+    /// The id of the image named `name`.
+    fn find_image(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<String>, CloudError>> + Send;
+    /// Room left for new servers in the project.
+    fn room(&self) -> impl Future<Output = Result<Room, CloudError>> + Send;
+}

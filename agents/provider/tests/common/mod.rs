@@ -1,0 +1,237 @@
+//! A market on a real anvil for the agent's tests: the contracts deployed, a pool, a funded provider
+//! (whose key the agent gets) and a funded buyer with an SSH key pair.
+
+#![allow(dead_code, unreachable_pub)]
+
+use alloy::{
+    network::EthereumWallet,
+    node_bindings::AnvilInstance,
+    primitives::{Address, Bytes, U256, aliases::U96},
+    providers::{DynProvider, Provider, ProviderBuilder},
+    rpc::types::Filter,
+    signers::local::PrivateKeySigner,
+    sol_types::SolEvent,
+};
+use ssh_key::{Algorithm, LineEnding, PrivateKey, rand_core::OsRng};
+use utter_bindings::{ComputeToken, Deployment, LeaseEscrow, Pools, deploy};
+use utter_provider_agent::{
+    agent::Agent,
+    chain::ChainView,
+    cloud::Cloud,
+    config::{FileConfig, image_id},
+};
+use utter_testkit::anvil::{confirm, mine, pin_clock, spawn_anvil, wallets};
+
+/// Token wei per second the test offer charges.
+pub const PRICE: u64 = 1_000_000_000_000;
+/// Blocks the agent waits under the head.
+pub const CONFIRMATIONS: u64 = 2;
+
+/// The market.
+pub struct Market {
+    pub anvil: AnvilInstance,
+    pub provider: DynProvider,
+    pub deployment: Deployment,
+    pub operator: Address,
+    pub host: Address,
+    pub buyer: Address,
+    pub pool_id: u32,
+    pub ssh_public: String,
+    pub ssh_private: String,
+    pub state_dir: std::path::PathBuf,
+}
+
+pub fn tokens(whole: u64) -> U256 {
+    U256::from(whole) * U256::from(10).pow(U256::from(18))
+}
+
+impl Market {
+    pub async fn new(name: &str) -> Self {
+        let anvil = spawn_anvil();
+        let (provider, accounts) = wallets(&anvil, 4);
+        pin_clock(&provider).await.expect("pin the clock");
+        let [deployer, operator, host, buyer]: [Address; 4] = accounts.try_into().expect("4");
+        let deployment = deploy(&provider, deployer).await.expect("deploys");
+        let token = ComputeToken::new(deployment.token, &provider);
+        confirm(
+            "fund host",
+            token.transfer(host, tokens(1_000)).from(deployer),
+        )
+        .await;
+        confirm(
+            "fund buyer",
+            token.transfer(buyer, tokens(100)).from(deployer),
+        )
+        .await;
+        let pools = Pools::new(deployment.pools, &provider);
+        let config = Pools::PoolConfig {
+            name: "agent test pool".into(),
+            metadataURI: "https://pool.example".into(),
+            feeBps: 1_000,
+            noBootSlashBps: 1_000,
+            bootFailSlashBps: 500,
+            providerUnbonding: 86_400,
+            minStake: U96::from(tokens(10).to::<u128>()),
+            trust: Pools::TrustParams {
+                trustedDeposit: U96::ZERO,
+                trustedKarma: U96::ZERO,
+                anonTargetShareBps: 2_000,
+                maxBuyerSlashBps: 1_000,
+                baseLeases: 4,
+                maxLeases: 8,
+                depositPerLease: U96::ZERO,
+                karmaPerLease: U96::ZERO,
+                anonMinFee: U96::ZERO,
+                anonMaxFee: U96::ZERO,
+            },
+        };
+        confirm("create pool", pools.createPool(config).from(operator)).await;
+        confirm(
+            "buyer approves the escrow",
+            token.approve(deployment.escrow, U256::MAX).from(buyer),
+        )
+        .await;
+        let key = PrivateKey::random(&mut OsRng, Algorithm::Ed25519).expect("key");
+        let state_dir =
+            std::env::temp_dir().join(format!("utter-agent-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&state_dir);
+        Self {
+            ssh_public: key.public_key().to_openssh().expect("public"),
+            ssh_private: key.to_openssh(LineEnding::LF).expect("private").to_string(),
+            anvil,
+            provider,
+            deployment,
+            operator,
+            host,
+            buyer,
+            pool_id: 1,
+            state_dir,
+        }
+    }
+
+    /// A provider that signs as the host only: what the agent gets.
+    pub fn host_provider(&self) -> DynProvider {
+        let signer = PrivateKeySigner::from(self.anvil.keys()[2].clone());
+        ProviderBuilder::new()
+            .wallet(EthereumWallet::from(signer))
+            .connect_http(self.anvil.endpoint_url())
+            .erased()
+    }
+
+    pub fn config(&self, flavor: &str, glance_image: &str) -> FileConfig {
+        let text = format!(
+            r#"
+confirmations = {CONFIRMATIONS}
+state_dir = "{}"
+indexer_url = "http://127.0.0.1:8580"
+withdraw_threshold = "1"
+withdraw_interval_secs = 0
+[cloud]
+name = "test"
+[[offers]]
+name = "small"
+pool_id = {}
+flavor = "{flavor}"
+images = [{{ name = "ubuntu-24.04", glance = "{glance_image}" }}]
+price_per_second = "{PRICE}"
+capacity = 4
+boot_timeout = 600
+retention = 3600
+region = "lab-1"
+"#,
+            self.state_dir.display(),
+            self.pool_id
+        );
+        FileConfig::parse(std::path::Path::new("agent.toml"), &text).expect("config")
+    }
+
+    pub fn agent<C: Cloud>(
+        &self,
+        cloud: std::sync::Arc<C>,
+        flavor: &str,
+        glance_image: &str,
+    ) -> Agent<C> {
+        let chain = ChainView::new(
+            self.host_provider(),
+            self.deployment,
+            self.host,
+            CONFIRMATIONS,
+        );
+        Agent::new(
+            self.config(flavor, glance_image),
+            chain,
+            cloud,
+            self.host_provider(),
+        )
+    }
+
+    pub fn escrow(&self) -> LeaseEscrow::LeaseEscrowInstance<&DynProvider> {
+        LeaseEscrow::new(self.deployment.escrow, &self.provider)
+    }
+
+    /// The buyer opens a lease on `offer_id` paying for `seconds`.
+    pub async fn open_lease(&self, offer_id: u32, seconds: u64) -> u64 {
+        let params = LeaseEscrow::OpenParams {
+            offerId: offer_id,
+            imageId: image_id("ubuntu-24.04"),
+            deposit: U256::from(PRICE) * U256::from(seconds),
+            maxPricePerSecond: U256::from(PRICE),
+            maxAnonFee: U256::ZERO,
+            sshPublicKey: self.ssh_public.clone(),
+            encryptedUserData: Bytes::new(),
+        };
+        let receipt = confirm(
+            "open lease",
+            self.escrow().openLease(params).from(self.buyer),
+        )
+        .await;
+        receipt
+            .decoded_log::<LeaseEscrow::LeaseOpened>()
+            .expect("LeaseOpened")
+            .data
+            .leaseId
+            .to()
+    }
+
+    /// Mines enough blocks for the agent to see everything sent so far.
+    pub async fn settle_chain(&self) {
+        mine(&self.provider, CONFIRMATIONS).await.expect("mine");
+    }
+
+    /// `LeaseEscrow.getLease(id).status`.
+    pub async fn status(&self, lease_id: u64) -> u8 {
+        self.escrow()
+            .getLease(U256::from(lease_id))
+            .call()
+            .await
+            .expect("getLease")
+            .status
+    }
+
+    /// The latest acknowledgement's encrypted access details of a lease.
+    pub async fn encrypted_access(&self, lease_id: u64) -> Vec<u8> {
+        let logs = self
+            .provider
+            .get_logs(
+                &Filter::new()
+                    .address(self.deployment.escrow)
+                    .event_signature(LeaseEscrow::LeaseAcknowledged::SIGNATURE_HASH)
+                    .topic1(U256::from(lease_id))
+                    .from_block(0),
+            )
+            .await
+            .expect("logs");
+        let log = logs.last().expect("acknowledged");
+        LeaseEscrow::LeaseAcknowledged::decode_log(&log.inner)
+            .expect("decodes")
+            .data
+            .encryptedAccess
+            .to_vec()
+    }
+}
+
+/// `LeaseStatus` values.
+pub const RUNNING: u8 = 2;
+pub const HALTED: u8 = 3;
+pub const RESTART_PENDING: u8 = 4;
+pub const CLOSED: u8 = 5;

@@ -1,0 +1,283 @@
+//! The agent against a real OpenStack (the project's lab: Keystone, Placement, Glance, Nova with its
+//! fake hypervisor) and a real anvil with the real contracts. The test command starts the lab and
+//! exports `UTTER_LAB_CLOUDS_YAML`; without it these tests say so and pass without running.
+
+mod common;
+
+use alloy::primitives::U256;
+use common::{CLOSED, HALTED, Market, PRICE, RESTART_PENDING, RUNNING};
+use std::{sync::Arc, time::Duration};
+use utter_provider_agent::{
+    access,
+    agent::Agent,
+    cloud::{
+        Cloud, clouds_yaml,
+        openstack::{OpenStack, Options},
+    },
+    plan::ServerStatus,
+};
+use utter_testkit::anvil::{confirm, warp};
+
+async fn lab_cloud() -> Option<Arc<OpenStack>> {
+    let Ok(path) = std::env::var("UTTER_LAB_CLOUDS_YAML") else {
+        eprintln!(
+            "SKIPPED: no OpenStack lab (UTTER_LAB_CLOUDS_YAML unset; scripts/test starts one)"
+        );
+        return None;
+    };
+    let config =
+        clouds_yaml::load(Some(std::path::Path::new(&path)), "utter-lab").expect("lab cloud");
+    Some(Arc::new(
+        OpenStack::connect(config, Options::default())
+            .await
+            .expect("the lab answers"),
+    ))
+}
+
+/// Ticks until `done` holds for the agent's cloud and chain, mining so the agent sees its own
+/// transactions, for at most `seconds`.
+async fn tick_until<C: Cloud>(
+    market: &Market,
+    agent: &mut Agent<C>,
+    seconds: u64,
+    what: &str,
+    mut done: impl AsyncFnMut(&Market, &Agent<C>) -> bool,
+) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+    loop {
+        market.settle_chain().await;
+        let _ = agent.tick().await;
+        if done(market, agent).await {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+async fn server_status(cloud: &OpenStack, market: &Market, lease: u64) -> Vec<ServerStatus> {
+    let scope = utter_provider_agent::agent::scope_tag(
+        market.deployment.chain_id,
+        market.deployment.escrow,
+    );
+    let tag = utter_provider_agent::agent::lease_tag(lease);
+    cloud
+        .list_servers(&scope)
+        .await
+        .expect("list")
+        .into_iter()
+        .filter(|s| s.tags.contains(&tag))
+        .map(|s| s.status)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leases_boot_halt_resume_and_end_on_a_real_openstack() {
+    let Some(cloud) = lab_cloud().await else {
+        return;
+    };
+    let market = Market::new("lab-lifecycle").await;
+    let mut agent = market.agent(cloud.clone(), "utter.small", "utter-tiny");
+    agent.prepare().await.expect("prepares against the lab");
+    let offer_id = *agent.offers().keys().next().expect("offer");
+
+    // Three leases at once.
+    let leases = [
+        market.open_lease(offer_id, 600).await,
+        market.open_lease(offer_id, 600).await,
+        market.open_lease(offer_id, 1200).await,
+    ];
+    tick_until(
+        &market,
+        &mut agent,
+        120,
+        "all three running",
+        async |m, _| {
+            let mut all = true;
+            for &lease in &leases {
+                all &= m.status(lease).await == RUNNING;
+            }
+            all
+        },
+    )
+    .await;
+    for &lease in &leases {
+        assert_eq!(
+            server_status(&cloud, &market, lease).await,
+            [ServerStatus::Active]
+        );
+        let details = access::decrypt(&market.ssh_private, &market.encrypted_access(lease).await)
+            .expect("the buyer decrypts its access details");
+        assert_eq!(details.lease_id, lease);
+    }
+
+    // The first two run dry (anvil's clock jumps); the third still has time.
+    warp(&market.provider, 700).await.expect("warp");
+    tick_until(
+        &market,
+        &mut agent,
+        120,
+        "two halted and stopped",
+        async |m, _| m.status(leases[0]).await == HALTED && m.status(leases[1]).await == HALTED,
+    )
+    .await;
+    tick_until(
+        &market,
+        &mut agent,
+        120,
+        "their servers shut off",
+        async |m, _| {
+            server_status(&cloud, m, leases[0]).await == [ServerStatus::Shutoff]
+                && server_status(&cloud, m, leases[1]).await == [ServerStatus::Shutoff]
+        },
+    )
+    .await;
+    assert_eq!(market.status(leases[2]).await, RUNNING);
+    assert_eq!(
+        server_status(&cloud, &market, leases[2]).await,
+        [ServerStatus::Active]
+    );
+
+    // A top-up resumes the first: its kept server starts again and is acknowledged.
+    confirm(
+        "top up",
+        market
+            .escrow()
+            .topUp(U256::from(leases[0]), U256::from(PRICE) * U256::from(600))
+            .from(market.buyer),
+    )
+    .await;
+    assert_eq!(market.status(leases[0]).await, RESTART_PENDING);
+    tick_until(
+        &market,
+        &mut agent,
+        120,
+        "the first resumed",
+        async |m, _| m.status(leases[0]).await == RUNNING,
+    )
+    .await;
+    assert_eq!(
+        server_status(&cloud, &market, leases[0]).await,
+        [ServerStatus::Active]
+    );
+
+    // The buyer stops the third; the second's retention ends and it is closed: servers deleted.
+    confirm(
+        "stop",
+        market
+            .escrow()
+            .stop(U256::from(leases[2]))
+            .from(market.buyer),
+    )
+    .await;
+    warp(&market.provider, 3_700)
+        .await
+        .expect("warp past retention");
+    tick_until(
+        &market,
+        &mut agent,
+        120,
+        "ended leases lose their servers",
+        async |m, _| {
+            server_status(&cloud, m, leases[1]).await.is_empty()
+                && server_status(&cloud, m, leases[2]).await.is_empty()
+                && m.status(leases[1]).await == CLOSED
+        },
+    )
+    .await;
+    assert_eq!(market.status(leases[2]).await, CLOSED);
+    // The first ran dry again during the long jump, and was closed after its retention too.
+    tick_until(
+        &market,
+        &mut agent,
+        120,
+        "everything cleaned up",
+        async |m, _| {
+            m.status(leases[0]).await == CLOSED
+                && server_status(&cloud, m, leases[0]).await.is_empty()
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_each_step_of_a_boot_the_agent_keeps_one_server_per_lease() {
+    let Some(cloud) = lab_cloud().await else {
+        return;
+    };
+    let market = Market::new("lab-kill").await;
+    let mut agent = market.agent(cloud.clone(), "utter.small", "utter-tiny");
+    agent.prepare().await.expect("prepares");
+    let offer_id = *agent.offers().keys().next().expect("offer");
+    let lease = market.open_lease(offer_id, 600).await;
+    // After every tick the agent is dropped and a new one starts from the chain and the cloud alone.
+    for round in 0..40 {
+        market.settle_chain().await;
+        let _ = agent.tick().await;
+        let servers = server_status(&cloud, &market, lease).await;
+        assert!(servers.len() <= 1, "round {round}: {servers:?}");
+        if market.status(lease).await == RUNNING && servers == [ServerStatus::Active] {
+            return;
+        }
+        agent = market.agent(agent.cloud_handle(), "utter.small", "utter-tiny");
+        agent.prepare().await.expect("prepares again");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("the lease never ran");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flavor_the_cloud_cannot_boot_is_refunded_before_the_deadline() {
+    let Some(cloud) = lab_cloud().await else {
+        return;
+    };
+    let market = Market::new("lab-noroom").await;
+    let mut agent = market.agent(cloud.clone(), "utter.noroom", "utter-tiny");
+    agent.prepare().await.expect("prepares");
+    let offer_id = *agent.offers().keys().next().expect("offer");
+    let lease = market.open_lease(offer_id, 600).await;
+    tick_until(
+        &market,
+        &mut agent,
+        120,
+        "the failed boot reported",
+        async |m, _| m.status(lease).await == CLOSED,
+    )
+    .await;
+    let ended = market
+        .escrow()
+        .getLease(U256::from(lease))
+        .call()
+        .await
+        .expect("lease");
+    assert_eq!(
+        ended.funds,
+        alloy::primitives::aliases::U96::ZERO,
+        "the buyer was refunded"
+    );
+    tick_until(
+        &market,
+        &mut agent,
+        60,
+        "the ERROR server deleted",
+        async |m, _| server_status(&cloud, m, lease).await.is_empty(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configuration_naming_what_the_cloud_lacks_is_refused_clearly() {
+    let Some(cloud) = lab_cloud().await else {
+        return;
+    };
+    let market = Market::new("lab-missing").await;
+    let mut agent = market.agent(cloud, "utter.huge", "no-such-image");
+    let error = agent.prepare().await.unwrap_err().to_string();
+    assert!(
+        error.contains("flavor \"utter.huge\"") && error.contains("image \"no-such-image\""),
+        "{error}"
+    );
+}

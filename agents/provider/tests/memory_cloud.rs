@@ -1,0 +1,221 @@
+//! The agent on a real anvil with the real contracts, and an in-memory cloud: the lease state
+//! machine end to end, kills between steps, cloud faults, a full cloud. (The same lifecycle against
+//! a real OpenStack is in `lab.rs`.)
+
+mod common;
+
+use alloy::primitives::U256;
+use common::{CLOSED, HALTED, Market, PRICE, RESTART_PENDING, RUNNING};
+use utter_provider_agent::{
+    access,
+    cloud::{CloudError, Flavor, memory::MemoryCloud},
+    plan::{Action, ServerStatus},
+};
+use utter_testkit::anvil::{confirm, warp};
+
+fn cloud() -> MemoryCloud {
+    MemoryCloud::new(
+        vec![Flavor {
+            id: "f-small".into(),
+            name: "utter.small".into(),
+            vcpus: 1,
+            ram_mib: 512,
+            disk_gib: 5,
+        }],
+        vec![("utter-tiny".into(), "img-tiny".into())],
+    )
+}
+
+fn kinds(actions: &[Action]) -> Vec<&'static str> {
+    actions
+        .iter()
+        .map(|a| match a {
+            Action::Boot { .. } => "boot",
+            Action::Start { .. } => "start",
+            Action::Acknowledge { .. } => "acknowledge",
+            Action::Stop { .. } => "stop",
+            Action::Halt { .. } => "halt",
+            Action::Delete { .. } => "delete",
+            Action::ReportBootFailure { .. } => "report_boot_failure",
+            Action::Terminate { .. } => "terminate",
+            Action::Close { .. } => "close",
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_boots_is_acknowledged_halts_resumes_and_ends() {
+    let market = Market::new("lifecycle").await;
+    let mut agent = market.agent(std::sync::Arc::new(cloud()), "utter.small", "utter-tiny");
+    agent.prepare().await.expect("prepares");
+    let offer_id = *agent.offers().keys().next().expect("one offer");
+
+    let lease = market.open_lease(offer_id, 600).await;
+    // Not confirmed yet: nothing happens.
+    assert!(agent.tick().await.expect("tick").is_empty());
+    market.settle_chain().await;
+    assert_eq!(kinds(&agent.tick().await.expect("tick")), ["boot"]);
+    let servers = agent.cloud().servers();
+    assert_eq!(servers.len(), 1);
+    assert!(servers[0].tags.contains(&format!("utter-lease:{lease}")));
+
+    // Killed while the server builds: a new agent finds it and boots no second one.
+    let cloud = kill(agent);
+    let mut agent = market.agent(cloud, "utter.small", "utter-tiny");
+    agent.prepare().await.expect("prepares again");
+    assert_eq!(
+        *agent.offers().keys().next().expect("offer"),
+        offer_id,
+        "no second offer"
+    );
+    assert!(agent.tick().await.expect("tick").is_empty());
+    agent.cloud().settle();
+    assert_eq!(kinds(&agent.tick().await.expect("tick")), ["acknowledge"]);
+    assert_eq!(market.status(lease).await, RUNNING);
+    assert_eq!(agent.cloud().servers().len(), 1);
+
+    // The buyer reads its access details with its own SSH key.
+    let details = access::decrypt(&market.ssh_private, &market.encrypted_access(lease).await)
+        .expect("the buyer decrypts");
+    assert_eq!(details.lease_id, lease);
+    assert_eq!(details.host, agent.cloud().servers()[0].addresses[0]);
+
+    // Dry: the server stops, the chain records the halt.
+    warp(&market.provider, 700).await.expect("warp");
+    market.settle_chain().await;
+    let done = kinds(&agent.tick().await.expect("tick"));
+    assert!(done.contains(&"stop") && done.contains(&"halt"), "{done:?}");
+    market.settle_chain().await;
+    assert_eq!(market.status(lease).await, HALTED);
+    assert_eq!(agent.cloud().servers()[0].status, ServerStatus::Shutoff);
+
+    // A top-up inside the retention window resumes it.
+    confirm(
+        "top up",
+        market
+            .escrow()
+            .topUp(U256::from(lease), U256::from(PRICE) * U256::from(600))
+            .from(market.buyer),
+    )
+    .await;
+    assert_eq!(market.status(lease).await, RESTART_PENDING);
+    market.settle_chain().await;
+    assert_eq!(kinds(&agent.tick().await.expect("tick")), ["start"]);
+    market.settle_chain().await;
+    assert_eq!(kinds(&agent.tick().await.expect("tick")), ["acknowledge"]);
+    assert_eq!(market.status(lease).await, RUNNING);
+
+    // The buyer stops: the server is deleted; the earnings are withdrawn.
+    confirm(
+        "stop",
+        market.escrow().stop(U256::from(lease)).from(market.buyer),
+    )
+    .await;
+    market.settle_chain().await;
+    let done = kinds(&agent.tick().await.expect("tick"));
+    assert!(done.contains(&"delete"), "{done:?}");
+    assert_eq!(market.status(lease).await, CLOSED);
+    assert!(agent.cloud().servers().is_empty());
+    assert!(agent.counters.withdrawn > U256::ZERO, "earnings withdrawn");
+    let left = market
+        .escrow()
+        .getLease(U256::from(lease))
+        .call()
+        .await
+        .expect("lease")
+        .funds;
+    assert_eq!(
+        left,
+        alloy::primitives::aliases::U96::ZERO,
+        "nothing left in the lease"
+    );
+}
+
+/// Ends an agent as if its process died, keeping the cloud (which outlives the agent).
+fn kill<C: utter_provider_agent::cloud::Cloud>(
+    agent: utter_provider_agent::agent::Agent<C>,
+) -> std::sync::Arc<C> {
+    agent.cloud_handle()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flavor_that_cannot_boot_is_refunded_before_the_deadline() {
+    let market = Market::new("bootfail").await;
+    let cloud = std::sync::Arc::new(cloud());
+    cloud.fail_flavor("f-small");
+    let mut agent = market.agent(cloud, "utter.small", "utter-tiny");
+    agent.prepare().await.expect("prepares");
+    let offer_id = *agent.offers().keys().next().expect("offer");
+    let lease = market.open_lease(offer_id, 600).await;
+    market.settle_chain().await;
+    assert_eq!(kinds(&agent.tick().await.expect("tick")), ["boot"]);
+    agent.cloud().settle();
+    let done = kinds(&agent.tick().await.expect("tick"));
+    assert_eq!(done, ["report_boot_failure", "delete"]);
+    assert_eq!(market.status(lease).await, CLOSED);
+    let ended = market
+        .escrow()
+        .getLease(U256::from(lease))
+        .call()
+        .await
+        .expect("lease");
+    assert_eq!(
+        ended.funds,
+        alloy::primitives::aliases::U96::ZERO,
+        "the buyer was refunded"
+    );
+    assert!(agent.cloud().servers().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_faults_are_retried_and_a_full_cloud_pauses_the_offers() {
+    let market = Market::new("faults").await;
+    let mut agent = market.agent(std::sync::Arc::new(cloud()), "utter.small", "utter-tiny");
+    agent.prepare().await.expect("prepares");
+    let offer_id = *agent.offers().keys().next().expect("offer");
+    let lease = market.open_lease(offer_id, 600).await;
+    market.settle_chain().await;
+    agent
+        .cloud()
+        .fail_next(CloudError::Unavailable("503 from nova".into()));
+    assert!(agent.tick().await.is_err(), "the failed listing surfaces");
+    assert_eq!(kinds(&agent.tick().await.expect("tick")), ["boot"]);
+    agent
+        .cloud()
+        .fail_next(CloudError::Unavailable("timeout".into()));
+    // The listing succeeds now but the next call (get server for the ack) will not.
+    agent.cloud().settle();
+    let _ = agent.tick().await;
+    let _ = agent.tick().await;
+    assert_eq!(market.status(lease).await, RUNNING);
+    assert_eq!(agent.cloud().servers().len(), 1, "exactly one server");
+
+    agent.cloud().set_max_instances(Some(1));
+    market.settle_chain().await;
+    agent.tick().await.expect("tick");
+    market.settle_chain().await;
+    agent.tick().await.expect("tick");
+    let offers = utter_bindings::Offers::new(market.deployment.offers, &market.provider);
+    assert_eq!(
+        offers
+            .getOffer(offer_id)
+            .call()
+            .await
+            .expect("offer")
+            .status,
+        2,
+        "paused"
+    );
+    agent.cloud().set_max_instances(None);
+    agent.tick().await.expect("tick");
+    assert_eq!(
+        offers
+            .getOffer(offer_id)
+            .call()
+            .await
+            .expect("offer")
+            .status,
+        1,
+        "resumed"
+    );
+}
