@@ -112,6 +112,16 @@ pub struct Agent<C> {
     /// What it did.
     pub counters: Counters,
     policy: Policy,
+    age_identity: Option<SecretIdentity>,
+}
+
+/// The provider's age identity; its Debug shows the public key only.
+struct SecretIdentity(age::x25519::Identity);
+
+impl std::fmt::Debug for SecretIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretIdentity({})", self.0.to_public())
+    }
 }
 
 /// The tag every server of this agent's chain and escrow carries.
@@ -180,7 +190,15 @@ impl<C: Cloud> Agent<C> {
             last_withdraw: None,
             counters: Counters::default(),
             policy: Policy::default(),
+            age_identity: None,
         }
+    }
+
+    /// Gives the agent the age identity buyers' user data is encrypted to; [`Self::prepare`]
+    /// publishes its public key on-chain.
+    pub fn with_age_identity(mut self, identity: age::x25519::Identity) -> Self {
+        self.age_identity = Some(SecretIdentity(identity));
+        self
     }
 
     /// The chain view.
@@ -245,6 +263,7 @@ impl<C: Cloud> Agent<C> {
             return Err(AgentError::Missing(missing));
         }
         self.chain.sync().await?;
+        self.ensure_encryption_key().await?;
         let mut ids = self.load_offer_ids()?;
         for (offer, flavor, images) in resolved {
             let flavor = flavor.expect("checked above");
@@ -304,6 +323,24 @@ impl<C: Cloud> Agent<C> {
         )
         .map_err(error)?;
         std::fs::rename(&temp, &path).map_err(error)
+    }
+
+    async fn ensure_encryption_key(&self) -> Result<(), AgentError> {
+        let Some(identity) = &self.age_identity else {
+            return Ok(());
+        };
+        let key = crate::user_data::public_key(&identity.0);
+        let registry = ProviderRegistry::new(self.chain.deployment().registry, &self.provider);
+        let current = registry
+            .encryptionKeyOf(self.me)
+            .call()
+            .await
+            .map_err(tx_error("encryptionKeyOf"))?;
+        if current != key {
+            confirm("set the encryption key", registry.setEncryptionKey(key)).await?;
+            tracing::info!(%key, "age encryption key published");
+        }
+        Ok(())
     }
 
     async fn ensure_stake(&mut self, pool_id: u32) -> Result<(), AgentError> {
@@ -572,6 +609,38 @@ impl<C: Cloud> Agent<C> {
             ssh_key.trim(),
             metadata_file
         );
+        let encrypted = self
+            .chain
+            .opening(lease_id)
+            .map(|o| o.encrypted_user_data.clone())
+            .unwrap_or_default();
+        let encrypted = alloy::primitives::hex::decode(&encrypted).unwrap_or_default();
+        let buyers = if encrypted.is_empty() {
+            None
+        } else {
+            let plain = self
+                .age_identity
+                .as_ref()
+                .ok_or_else(|| "this agent has no age identity".to_owned())
+                .and_then(|id| {
+                    crate::user_data::decrypt(&id.0, &encrypted).map_err(|e| e.to_string())
+                });
+            match plain {
+                Ok(plain) => Some(plain),
+                Err(reason) => {
+                    // Data the provider cannot read would boot the wrong machine: refund instead.
+                    tracing::warn!(lease_id, %reason, "the buyer's user data does not decrypt: reporting a failed boot");
+                    let escrow = LeaseEscrow::new(self.chain.deployment().escrow, &self.provider);
+                    confirm(
+                        "report boot failure",
+                        escrow.reportBootFailure(U256::from(lease_id)),
+                    )
+                    .await?;
+                    return Ok(());
+                }
+            }
+        };
+        let user_data = crate::user_data::combine(&user_data, buyers.as_deref());
         let request = CreateServer {
             name: format!("utter-{}-lease-{lease_id}", d.chain_id),
             flavor_id: offer.flavor.id.clone(),

@@ -67,6 +67,9 @@ pub struct KeyConfig {
     pub keystore: Option<PathBuf>,
     /// The environment variable holding the keystore password.
     pub password_env: Option<String>,
+    /// An age X25519 identity file (`age-keygen` output): its public key is published on-chain so
+    /// buyers can encrypt cloud-init user data that only this provider reads.
+    pub age_identity: Option<PathBuf>,
 }
 
 /// The cloud, named in a standard `clouds.yaml`.

@@ -7,6 +7,7 @@
 //! - [`cloud`]: the cloud calls the agent makes, with an in-memory cloud for unit tests.
 //! - [`config`]: the TOML file, checked key by key.
 //! - [`http`]: health, metrics, and console logs for the lease's buyer only (EIP-191).
+//! - [`user_data`]: the buyer's cloud-init, encrypted to the provider's age key.
 //! - [`plan`]: what to do, decided from the chain's leases and the cloud's tagged servers alone.
 
 pub mod access;
@@ -16,3 +17,4 @@ pub mod cloud;
 pub mod config;
 pub mod http;
 pub mod plan;
+pub mod user_data;

@@ -169,7 +169,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .listen
         .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8590)));
     let poll = config.poll_interval();
+    let age_identity = match &config.key.age_identity {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the age identity {}", path.display()))?;
+            Some(
+                utter_provider_agent::user_data::identity(&text)
+                    .with_context(|| format!("the age identity {}", path.display()))?,
+            )
+        }
+        None => None,
+    };
     let mut agent = Agent::new(config, chain, cloud.clone(), provider);
+    if let Some(identity) = age_identity {
+        agent = agent.with_age_identity(identity);
+    }
     tracing::info!(provider = %me, chain_id, "preparing: cloud flavors and images, stake, offers");
     agent.prepare().await?;
     let (status_tx, status_rx) = watch::channel(agent.status());

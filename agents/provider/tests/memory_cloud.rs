@@ -219,3 +219,59 @@ async fn cloud_faults_are_retried_and_a_full_cloud_pauses_the_offers() {
         "resumed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_buyers_encrypted_user_data_reaches_the_machine_and_unreadable_data_is_refunded() {
+    let market = Market::new("userdata").await;
+    let identity = age::x25519::Identity::generate();
+    let mut agent = market
+        .agent(std::sync::Arc::new(cloud()), "utter.small", "utter-tiny")
+        .with_age_identity(identity);
+    agent.prepare().await.expect("prepares");
+    let offer_id = *agent.offers().keys().next().expect("offer");
+    // The buyer encrypts to the key the provider published on-chain.
+    let registry =
+        utter_bindings::ProviderRegistry::new(market.deployment.registry, &market.provider);
+    let key = registry
+        .encryptionKeyOf(market.host)
+        .call()
+        .await
+        .expect("key");
+    assert_ne!(
+        key,
+        alloy::primitives::B256::ZERO,
+        "the agent published its key"
+    );
+    let to = utter_provider_agent::user_data::recipient(key).expect("recipient");
+    let script = b"#!/bin/sh\necho the-buyers-own-setup\n";
+    let sealed = age::encrypt(&to, script).expect("encrypt");
+    let lease = market
+        .open_lease_with_user_data(offer_id, 600, sealed)
+        .await;
+    market.settle_chain().await;
+    assert_eq!(kinds(&agent.tick().await.expect("tick")), ["boot"]);
+    let server = agent.cloud().servers()[0].id.clone();
+    let user_data = agent.cloud().user_data(&server).expect("user data");
+    assert!(user_data.contains("the-buyers-own-setup"), "{user_data}");
+    assert!(
+        user_data.contains(&market.ssh_public.trim().to_string()),
+        "{user_data}"
+    );
+    assert!(
+        user_data.contains(&format!("\"lease_id\":{lease}")),
+        "{user_data}"
+    );
+
+    // Data not encrypted to this provider: refunded rather than booted wrong.
+    let lease = market
+        .open_lease_with_user_data(offer_id, 600, b"not age at all".to_vec())
+        .await;
+    market.settle_chain().await;
+    agent.tick().await.expect("tick");
+    assert_eq!(market.status(lease).await, CLOSED);
+    assert_eq!(
+        agent.cloud().servers().len(),
+        1,
+        "no machine for the unreadable lease"
+    );
+}

@@ -18,6 +18,7 @@ struct Inner {
     next_id: u64,
     clock: u64,
     max_instances: Option<u64>,
+    user_data: BTreeMap<String, String>,
 }
 
 /// A cloud in memory.
@@ -66,6 +67,11 @@ impl MemoryCloud {
                 };
             }
         }
+    }
+
+    /// The user data a server was created with.
+    pub fn user_data(&self, id: &str) -> Option<String> {
+        self.lock().user_data.get(id).cloned()
     }
 
     /// Every server.
@@ -142,6 +148,9 @@ impl Cloud for MemoryCloud {
         inner
             .servers
             .insert(id.clone(), (server, request.flavor_id.clone()));
+        inner
+            .user_data
+            .insert(id.clone(), request.user_data.clone());
         Ok(id)
     }
 

@@ -171,6 +171,17 @@ region = "lab-1"
 
     /// The buyer opens a lease on `offer_id` paying for `seconds`.
     pub async fn open_lease(&self, offer_id: u32, seconds: u64) -> u64 {
+        self.open_lease_with_user_data(offer_id, seconds, Vec::new())
+            .await
+    }
+
+    /// Like [`Self::open_lease`], with encrypted user data.
+    pub async fn open_lease_with_user_data(
+        &self,
+        offer_id: u32,
+        seconds: u64,
+        user_data: Vec<u8>,
+    ) -> u64 {
         let params = LeaseEscrow::OpenParams {
             offerId: offer_id,
             imageId: image_id("ubuntu-24.04"),
@@ -178,7 +189,7 @@ region = "lab-1"
             maxPricePerSecond: U256::from(PRICE),
             maxAnonFee: U256::ZERO,
             sshPublicKey: self.ssh_public.clone(),
-            encryptedUserData: Bytes::new(),
+            encryptedUserData: Bytes::from(user_data),
         };
         let receipt = confirm(
             "open lease",
