@@ -9,7 +9,7 @@ use crate::{
     chain::{ChainError, ChainView},
     cloud::{Cloud, CloudError, CloudServer, CreateServer, Flavor},
     config::{FileConfig, OfferConfig, parse_amount},
-    plan::{self, Action, Policy, Server},
+    plan::{self, Action, Policy, Server, Spare},
 };
 use alloy::{
     primitives::{Address, B256, U256, aliases::U96},
@@ -132,6 +132,21 @@ pub fn scope_tag(chain_id: u64, escrow: Address) -> String {
 /// The tag naming a server's lease.
 pub fn lease_tag(lease_id: u64) -> String {
     format!("utter-lease:{lease_id}")
+}
+
+/// The tag of a hot spare waiting for a lease of an offer.
+pub fn spare_tag(offer_id: u32) -> String {
+    format!("utter-spare:{offer_id}")
+}
+
+/// The tag of a spare handed to a lease whose rebuild is not confirmed yet.
+pub const CLAIMED_TAG: &str = "utter-claimed";
+
+fn spare_of(server: &CloudServer) -> Option<u32> {
+    server
+        .tags
+        .iter()
+        .find_map(|t| t.strip_prefix("utter-spare:")?.parse().ok())
 }
 
 fn lease_of(server: &CloudServer) -> Option<u64> {
@@ -479,26 +494,43 @@ impl<C: Cloud> Agent<C> {
         Ok(id)
     }
 
-    fn servers(&self, cloud: Vec<CloudServer>) -> Vec<Server> {
-        cloud
-            .into_iter()
-            .filter_map(|s| {
-                Some(Server {
-                    lease_id: lease_of(&s)?,
+    /// The cloud's servers of this agent, as lease servers and hot spares.
+    fn servers(&self, cloud: Vec<CloudServer>) -> (Vec<Server>, Vec<Spare>) {
+        let mut servers = Vec::new();
+        let mut spares = Vec::new();
+        for s in cloud {
+            if let Some(lease_id) = lease_of(&s) {
+                servers.push(Server {
+                    lease_id,
+                    claimed: s.tags.iter().any(|t| t == CLAIMED_TAG),
                     id: s.id,
                     status: s.status,
                     created_at: s.created_at,
-                })
-            })
-            .collect()
+                });
+            } else if let Some(offer_id) = spare_of(&s) {
+                spares.push(Spare {
+                    offer_id,
+                    id: s.id,
+                    status: s.status,
+                    created_at: s.created_at,
+                });
+            }
+        }
+        (servers, spares)
     }
 
     /// One round: read the chain and the cloud, plan, act. Returns the actions carried out.
     pub async fn tick(&mut self) -> Result<Vec<Action>, AgentError> {
         self.chain.sync().await?;
         let now = self.chain.now();
-        let cloud = self.cloud.list_servers(&self.scope()).await?;
-        let servers = self.servers(cloud);
+        let cloud = match self.cloud.list_servers(&self.scope()).await {
+            Ok(servers) => servers,
+            Err(error) => {
+                self.counters.cloud_errors += 1;
+                return Err(error.into());
+            }
+        };
+        let (servers, spares) = self.servers(cloud);
         // Only leases of offers this agent runs (a retired offer's leases still count).
         let leases: Vec<_> = self
             .chain
@@ -506,7 +538,13 @@ impl<C: Cloud> Agent<C> {
             .into_iter()
             .filter(|l| self.offers.contains_key(&l.offer_id))
             .collect();
-        let actions = plan::plan(now, &leases, &servers, self.policy);
+        let wanted: BTreeMap<u32, u32> = self
+            .offers
+            .iter()
+            .map(|(&id, offer)| (id, offer.config.hot_spares))
+            .filter(|&(_, n)| n > 0)
+            .collect();
+        let actions = plan::plan_with_spares(now, &leases, &servers, &spares, &wanted, self.policy);
         self.in_flight.retain(|_, at| at.elapsed() < IN_FLIGHT);
         for lease in &leases {
             if self.statuses.insert(lease.lease_id, lease.status) != Some(lease.status) {
@@ -516,7 +554,9 @@ impl<C: Cloud> Agent<C> {
         let mut done = Vec::new();
         for action in actions {
             let key = action_key(&action);
-            if self.in_flight.contains_key(&key) {
+            // A spare shows in the cloud's listing as soon as it is created: counting it is enough.
+            let tracked = !matches!(action, Action::BootSpare { .. });
+            if tracked && self.in_flight.contains_key(&key) {
                 continue;
             }
             match self.act(&action).await {
@@ -547,6 +587,15 @@ impl<C: Cloud> Agent<C> {
         let escrow = LeaseEscrow::new(self.chain.deployment().escrow, &self.provider);
         match action {
             Action::Boot { lease_id } => self.boot(*lease_id).await,
+            Action::Claim {
+                lease_id,
+                server_id,
+            } => self.hand_over(*lease_id, server_id, true).await,
+            Action::Rebuild {
+                lease_id,
+                server_id,
+            } => self.hand_over(*lease_id, server_id, false).await,
+            Action::BootSpare { offer_id } => self.boot_spare(*offer_id).await,
             Action::Start { server_id, .. } => Ok(self.cloud.start_server(server_id).await?),
             Action::Stop { server_id, .. } => Ok(self.cloud.stop_server(server_id).await?),
             Action::Delete { server_id, .. } => Ok(self.cloud.delete_server(server_id).await?),
@@ -577,7 +626,10 @@ impl<C: Cloud> Agent<C> {
         }
     }
 
-    async fn boot(&mut self, lease_id: u64) -> Result<(), AgentError> {
+    /// What a lease's server is made of: the offer's flavor, the lease's image, the buyer's key and
+    /// user data. `None` when the buyer's user data does not decrypt: the boot is then reported
+    /// failed (a refund) instead.
+    async fn server_request(&mut self, lease_id: u64) -> Result<Option<CreateServer>, AgentError> {
         let lease = self
             .chain
             .lease(lease_id)
@@ -592,12 +644,14 @@ impl<C: Cloud> Agent<C> {
                 lease.image_id
             ))
         })?;
+        let flavor_id = offer.flavor.id.clone();
+        let image = image.clone();
         let ssh_key = self
             .chain
             .opening(lease_id)
             .map(|o| o.ssh_public_key.clone())
             .unwrap_or_default();
-        let d = self.chain.deployment();
+        let d = *self.chain.deployment();
         let metadata_file = serde_json::json!({
             "chain_id": d.chain_id,
             "escrow": format!("{:#x}", d.escrow),
@@ -630,21 +684,20 @@ impl<C: Cloud> Agent<C> {
                 Err(reason) => {
                     // Data the provider cannot read would boot the wrong machine: refund instead.
                     tracing::warn!(lease_id, %reason, "the buyer's user data does not decrypt: reporting a failed boot");
-                    let escrow = LeaseEscrow::new(self.chain.deployment().escrow, &self.provider);
+                    let escrow = LeaseEscrow::new(d.escrow, &self.provider);
                     confirm(
                         "report boot failure",
                         escrow.reportBootFailure(U256::from(lease_id)),
                     )
                     .await?;
-                    return Ok(());
+                    return Ok(None);
                 }
             }
         };
-        let user_data = crate::user_data::combine(&user_data, buyers.as_deref());
-        let request = CreateServer {
+        Ok(Some(CreateServer {
             name: format!("utter-{}-lease-{lease_id}", d.chain_id),
-            flavor_id: offer.flavor.id.clone(),
-            image_id: image.clone(),
+            flavor_id,
+            image_id: image,
             tags: vec![self.scope(), lease_tag(lease_id)],
             metadata: BTreeMap::from([
                 ("utter_chain_id".to_owned(), d.chain_id.to_string()),
@@ -655,16 +708,77 @@ impl<C: Cloud> Agent<C> {
                     self.config.indexer_url.clone(),
                 ),
             ]),
-            user_data,
+            user_data: crate::user_data::combine(&user_data, buyers.as_deref()),
+        }))
+    }
+
+    async fn boot(&mut self, lease_id: u64) -> Result<(), AgentError> {
+        let Some(request) = self.server_request(lease_id).await? else {
+            return Ok(());
         };
         let id = self.cloud.create_server(&request).await?;
-        let opened_at = lease.opened_at;
+        self.record_boot_request(lease_id);
+        tracing::info!(lease_id, server = %id, "server requested");
+        Ok(())
+    }
+
+    fn record_boot_request(&mut self, lease_id: u64) {
+        let opened_at = self.chain.lease(lease_id).map_or(0, |l| l.opened_at);
         let now = self.chain.now();
         self.counters
             .boot_request_latency
             .push(now.saturating_sub(opened_at) as f64);
         self.boot_requested.insert(lease_id, Instant::now());
-        tracing::info!(lease_id, server = %id, "server requested");
+    }
+
+    /// Hands a running spare to a lease (`claim`) or finishes an interrupted hand-over: the server is
+    /// first tagged as the lease's and as claimed (one call: it is never untagged), then rebuilt with
+    /// the lease's image and the buyer's user data, then the claimed tag goes. A crash in between
+    /// leaves it claimed, and the next plan rebuilds it again rather than acknowledge it as it is.
+    async fn hand_over(
+        &mut self,
+        lease_id: u64,
+        server_id: &str,
+        claim: bool,
+    ) -> Result<(), AgentError> {
+        let Some(request) = self.server_request(lease_id).await? else {
+            return Ok(());
+        };
+        let mut claimed = request.tags.clone();
+        claimed.push(CLAIMED_TAG.to_owned());
+        if claim {
+            self.cloud.set_tags(server_id, &claimed).await?;
+            self.record_boot_request(lease_id);
+        }
+        self.cloud
+            .rebuild_server(server_id, &request.image_id, &request.user_data)
+            .await?;
+        self.cloud.set_tags(server_id, &request.tags).await?;
+        tracing::info!(lease_id, server = %server_id, "hot spare handed over");
+        Ok(())
+    }
+
+    async fn boot_spare(&mut self, offer_id: u32) -> Result<(), AgentError> {
+        let offer = self
+            .offers
+            .get(&offer_id)
+            .ok_or_else(|| AgentError::Config(format!("offer {offer_id} not run by this agent")))?;
+        let image = offer
+            .images
+            .values()
+            .next()
+            .ok_or_else(|| AgentError::Config(format!("offer {offer_id} has no image")))?;
+        let d = self.chain.deployment();
+        let request = CreateServer {
+            name: format!("utter-{}-spare-{offer_id}", d.chain_id),
+            flavor_id: offer.flavor.id.clone(),
+            image_id: image.clone(),
+            tags: vec![self.scope(), spare_tag(offer_id)],
+            metadata: BTreeMap::from([("utter_spare_for_offer".to_owned(), offer_id.to_string())]),
+            user_data: "#cloud-config\n".to_owned(),
+        };
+        let id = self.cloud.create_server(&request).await?;
+        tracing::info!(offer_id, server = %id, "hot spare requested");
         Ok(())
     }
 
@@ -834,18 +948,24 @@ impl<C: Cloud> Agent<C> {
     }
 }
 
+/// What an action is about, to keep it from being sent twice while in flight.
 fn action_key(action: &Action) -> (u64, &'static str) {
-    match action {
-        Action::Boot { lease_id } => (*lease_id, "boot"),
-        Action::Start { lease_id, .. } => (*lease_id, "start"),
-        Action::Acknowledge { lease_id, .. } => (*lease_id, "acknowledge"),
-        Action::Stop { lease_id, .. } => (*lease_id, "stop"),
-        Action::Halt { lease_id } => (*lease_id, "halt"),
-        Action::Delete { server_id, .. } => (hash_id(server_id), "delete"),
-        Action::ReportBootFailure { lease_id } => (*lease_id, "report_boot_failure"),
-        Action::Terminate { lease_id } => (*lease_id, "terminate"),
-        Action::Close { lease_id } => (*lease_id, "close"),
-    }
+    let subject = match action {
+        Action::Boot { lease_id }
+        | Action::Claim { lease_id, .. }
+        | Action::Rebuild { lease_id, .. }
+        | Action::Start { lease_id, .. }
+        | Action::Acknowledge { lease_id, .. }
+        | Action::Stop { lease_id, .. }
+        | Action::Halt { lease_id }
+        | Action::ReportBootFailure { lease_id }
+        | Action::Terminate { lease_id }
+        | Action::Close { lease_id } => *lease_id,
+        // Never kept in flight (see `tick`): the key only has to be distinct.
+        Action::BootSpare { offer_id } => u64::MAX - u64::from(*offer_id),
+        Action::Delete { server_id, .. } => hash_id(server_id),
+    };
+    (subject, action.kind())
 }
 
 fn hash_id(id: &str) -> u64 {

@@ -137,6 +137,10 @@ pub struct OfferConfig {
     /// Whether a public IPv6 address comes with the machine.
     #[serde(default)]
     pub public_ipv6: bool,
+    /// Servers kept booted ahead of demand, so a new lease gets a running machine (rebuilt with its
+    /// image and key) instead of waiting for a boot.
+    #[serde(default)]
+    pub hot_spares: u32,
 }
 
 fn default_boot_timeout() -> u32 {

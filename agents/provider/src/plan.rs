@@ -66,6 +66,22 @@ pub struct Server {
     pub status: ServerStatus,
     /// Creation time, unix seconds: of two servers for one lease the older stays.
     pub created_at: u64,
+    /// A hot spare handed to this lease whose rebuild (with the lease's image and the buyer's key) is
+    /// not confirmed yet: it must not be acknowledged as it is.
+    pub claimed: bool,
+}
+
+/// A pre-booted server waiting for a lease of its offer (a "hot spare").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Spare {
+    /// The cloud's id.
+    pub id: String,
+    /// The offer it waits for.
+    pub offer_id: u32,
+    /// Status.
+    pub status: ServerStatus,
+    /// Creation time.
+    pub created_at: u64,
 }
 
 /// One thing to do.
@@ -75,6 +91,26 @@ pub enum Action {
     Boot {
         /// Lease.
         lease_id: u64,
+    },
+    /// Hand a running hot spare to the lease: tag it as the lease's, then rebuild it with the lease's
+    /// image and the buyer's key.
+    Claim {
+        /// Lease.
+        lease_id: u64,
+        /// The spare.
+        server_id: String,
+    },
+    /// Rebuild a claimed spare whose rebuild was not confirmed (e.g. the agent died in between).
+    Rebuild {
+        /// Lease.
+        lease_id: u64,
+        /// Server.
+        server_id: String,
+    },
+    /// Boot one more hot spare for the offer.
+    BootSpare {
+        /// Offer.
+        offer_id: u32,
     },
     /// Start a stopped server.
     Start {
@@ -126,6 +162,26 @@ pub enum Action {
     },
 }
 
+impl Action {
+    /// The action's kind in snake case, e.g. `boot`, as metrics and logs name it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Boot { .. } => "boot",
+            Self::Claim { .. } => "claim",
+            Self::Rebuild { .. } => "rebuild",
+            Self::BootSpare { .. } => "boot_spare",
+            Self::Start { .. } => "start",
+            Self::Acknowledge { .. } => "acknowledge",
+            Self::Stop { .. } => "stop",
+            Self::Halt { .. } => "halt",
+            Self::Delete { .. } => "delete",
+            Self::ReportBootFailure { .. } => "report_boot_failure",
+            Self::Terminate { .. } => "terminate",
+            Self::Close { .. } => "close",
+        }
+    }
+}
+
 /// Why a server is deleted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum DeleteReason {
@@ -139,6 +195,10 @@ pub enum DeleteReason {
     Orphan,
     /// It failed to boot.
     BootFailed,
+    /// A hot spare beyond what its offer wants, or of an offer no longer run.
+    SpareSurplus,
+    /// A hot spare that failed.
+    SpareFailed,
 }
 
 /// Timing the plan depends on.
@@ -161,7 +221,30 @@ impl Default for Policy {
 /// (closed ones included while they may still have servers); `servers` every server tagged by this
 /// agent's chain and escrow. Actions come in a stable order.
 pub fn plan(now: u64, leases: &[Lease], servers: &[Server], policy: Policy) -> Vec<Action> {
+    plan_with_spares(now, leases, servers, &[], &BTreeMap::new(), policy)
+}
+
+/// [`plan`] with hot spares: `wanted` says how many each offer keeps running. A new lease takes the
+/// oldest running spare of its offer instead of booting from scratch.
+pub fn plan_with_spares(
+    now: u64,
+    leases: &[Lease],
+    servers: &[Server],
+    spares: &[Spare],
+    wanted: &BTreeMap<u32, u32>,
+    policy: Policy,
+) -> Vec<Action> {
     let mut actions = Vec::new();
+    let mut ready: BTreeMap<u32, Vec<&Spare>> = BTreeMap::new();
+    for spare in spares {
+        if spare.status == ServerStatus::Active && wanted.contains_key(&spare.offer_id) {
+            ready.entry(spare.offer_id).or_default().push(spare);
+        }
+    }
+    for list in ready.values_mut() {
+        // The oldest first; popped from the end.
+        list.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+    }
     let mut by_lease: BTreeMap<u64, Vec<&Server>> = BTreeMap::new();
     for server in servers {
         by_lease.entry(server.lease_id).or_default().push(server);
@@ -184,9 +267,63 @@ pub fn plan(now: u64, leases: &[Lease], servers: &[Server], policy: Policy) -> V
         let server = by_lease
             .get(&lease.lease_id)
             .and_then(|g| g.first().copied());
+        let before = actions.len();
         plan_lease(now, lease, server, policy, &mut actions);
+        // A fresh boot becomes a claim when a spare of the offer is running.
+        if actions.len() == before + 1
+            && actions[before]
+                == (Action::Boot {
+                    lease_id: lease.lease_id,
+                })
+            && let Some(spare) = ready.get_mut(&lease.offer_id).and_then(Vec::pop)
+        {
+            actions[before] = Action::Claim {
+                lease_id: lease.lease_id,
+                server_id: spare.id.clone(),
+            };
+        }
     }
+    plan_spares(spares, wanted, &mut actions);
     actions
+}
+
+/// Keeps each offer's number of spares (running or booting, not claimed) at what it wants; deletes
+/// failed spares and those of offers that want none.
+fn plan_spares(spares: &[Spare], wanted: &BTreeMap<u32, u32>, out: &mut Vec<Action>) {
+    let claimed: Vec<String> = out
+        .iter()
+        .filter_map(|a| match a {
+            Action::Claim { server_id, .. } => Some(server_id.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut live: BTreeMap<u32, Vec<&Spare>> = BTreeMap::new();
+    for spare in spares.iter().filter(|s| !claimed.contains(&s.id)) {
+        match (&spare.status, wanted.get(&spare.offer_id)) {
+            (ServerStatus::Error, _) => out.push(Action::Delete {
+                server_id: spare.id.clone(),
+                reason: DeleteReason::SpareFailed,
+            }),
+            (_, None | Some(0)) => out.push(Action::Delete {
+                server_id: spare.id.clone(),
+                reason: DeleteReason::SpareSurplus,
+            }),
+            _ => live.entry(spare.offer_id).or_default().push(spare),
+        }
+    }
+    for (&offer_id, &want) in wanted {
+        let mut have = live.remove(&offer_id).unwrap_or_default();
+        have.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        for _ in have.len() as u32..want {
+            out.push(Action::BootSpare { offer_id });
+        }
+        for spare in have.iter().skip(want as usize) {
+            out.push(Action::Delete {
+                server_id: spare.id.clone(),
+                reason: DeleteReason::SpareSurplus,
+            });
+        }
+    }
 }
 
 fn delete(server: &Server, reason: DeleteReason) -> Action {
@@ -212,6 +349,26 @@ fn plan_lease(
                 return;
             }
             let giving_up = now + policy.boot_failure_margin >= lease.deadline;
+            if let Some(server) = server.filter(|s| s.claimed) {
+                match server.status {
+                    ServerStatus::Active | ServerStatus::Shutoff if !giving_up => {
+                        out.push(Action::Rebuild {
+                            lease_id,
+                            server_id: server.id.clone(),
+                        })
+                    }
+                    ServerStatus::Error => {
+                        out.push(Action::ReportBootFailure { lease_id });
+                        out.push(Action::Delete {
+                            server_id: server.id.clone(),
+                            reason: DeleteReason::BootFailed,
+                        });
+                    }
+                    _ if giving_up => out.push(Action::ReportBootFailure { lease_id }),
+                    _ => {}
+                }
+                return;
+            }
             match server.map(|s| &s.status) {
                 None if giving_up => out.push(Action::ReportBootFailure { lease_id }),
                 None => out.push(Action::Boot { lease_id }),
@@ -315,7 +472,101 @@ mod tests {
             lease_id,
             status,
             created_at,
+            claimed: false,
         }
+    }
+
+    fn spare(id: &str, offer_id: u32, status: ServerStatus, created_at: u64) -> Spare {
+        Spare {
+            id: id.into(),
+            offer_id,
+            status,
+            created_at,
+        }
+    }
+
+    #[test]
+    fn a_new_lease_takes_the_oldest_running_spare_and_the_pool_is_refilled() {
+        let wanted = BTreeMap::from([(1, 2)]);
+        let spares = [
+            spare("young", 1, ServerStatus::Active, 20),
+            spare("old", 1, ServerStatus::Active, 10),
+        ];
+        let actions = plan_with_spares(
+            NOW,
+            &[lease(1, ChainStatus::Pending)],
+            &[],
+            &spares,
+            &wanted,
+            Policy::default(),
+        );
+        assert_eq!(
+            actions,
+            vec![
+                Action::Claim {
+                    lease_id: 1,
+                    server_id: "old".into()
+                },
+                Action::BootSpare { offer_id: 1 },
+            ]
+        );
+    }
+
+    #[test]
+    fn without_a_running_spare_a_lease_boots_and_building_spares_count() {
+        let wanted = BTreeMap::from([(1, 1)]);
+        let spares = [spare("b", 1, ServerStatus::Building, 1)];
+        let actions = plan_with_spares(
+            NOW,
+            &[lease(1, ChainStatus::Pending)],
+            &[],
+            &spares,
+            &wanted,
+            Policy::default(),
+        );
+        assert_eq!(actions, vec![Action::Boot { lease_id: 1 }]);
+    }
+
+    #[test]
+    fn a_claimed_spare_is_rebuilt_not_acknowledged() {
+        let mut claimed = server("s", 1, ServerStatus::Active, 1);
+        claimed.claimed = true;
+        assert_eq!(
+            run(&[lease(1, ChainStatus::Pending)], &[claimed]),
+            vec![Action::Rebuild {
+                lease_id: 1,
+                server_id: "s".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn failed_and_surplus_spares_go() {
+        let wanted = BTreeMap::from([(1, 1)]);
+        let spares = [
+            spare("a", 1, ServerStatus::Active, 1),
+            spare("b", 1, ServerStatus::Active, 2),
+            spare("broken", 1, ServerStatus::Error, 3),
+            spare("stale", 9, ServerStatus::Active, 4),
+        ];
+        let actions = plan_with_spares(NOW, &[], &[], &spares, &wanted, Policy::default());
+        assert_eq!(
+            actions,
+            vec![
+                Action::Delete {
+                    server_id: "broken".into(),
+                    reason: DeleteReason::SpareFailed
+                },
+                Action::Delete {
+                    server_id: "stale".into(),
+                    reason: DeleteReason::SpareSurplus
+                },
+                Action::Delete {
+                    server_id: "b".into(),
+                    reason: DeleteReason::SpareSurplus
+                },
+            ]
+        );
     }
 
     fn run(leases: &[Lease], servers: &[Server]) -> Vec<Action> {

@@ -27,20 +27,7 @@ fn cloud() -> MemoryCloud {
 }
 
 fn kinds(actions: &[Action]) -> Vec<&'static str> {
-    actions
-        .iter()
-        .map(|a| match a {
-            Action::Boot { .. } => "boot",
-            Action::Start { .. } => "start",
-            Action::Acknowledge { .. } => "acknowledge",
-            Action::Stop { .. } => "stop",
-            Action::Halt { .. } => "halt",
-            Action::Delete { .. } => "delete",
-            Action::ReportBootFailure { .. } => "report_boot_failure",
-            Action::Terminate { .. } => "terminate",
-            Action::Close { .. } => "close",
-        })
-        .collect()
+    actions.iter().map(Action::kind).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -274,4 +261,111 @@ async fn the_buyers_encrypted_user_data_reaches_the_machine_and_unreadable_data_
         1,
         "no machine for the unreadable lease"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hot_spare_is_handed_to_a_new_lease_and_replaced() {
+    let market = Market::new("spares").await;
+    let mut config = market.config("utter.small", "utter-tiny");
+    config.offers[0].hot_spares = 1;
+    let mut agent = market.agent_with_config(std::sync::Arc::new(cloud()), config);
+    agent.prepare().await.expect("prepares");
+    let offer_id = *agent.offers().keys().next().expect("offer");
+    assert_eq!(kinds(&agent.tick().await.expect("tick")), ["boot_spare"]);
+    agent.cloud().settle();
+    assert!(
+        agent.tick().await.expect("tick").is_empty(),
+        "one spare is enough"
+    );
+    let spare = agent.cloud().servers()[0].id.clone();
+
+    let lease = market.open_lease(offer_id, 600).await;
+    market.settle_chain().await;
+    assert_eq!(
+        kinds(&agent.tick().await.expect("tick")),
+        ["claim", "boot_spare"]
+    );
+    let claimed = agent
+        .cloud()
+        .servers()
+        .into_iter()
+        .find(|s| s.id == spare)
+        .expect("the spare");
+    assert!(
+        claimed.tags.contains(&format!("utter-lease:{lease}")),
+        "{:?}",
+        claimed.tags
+    );
+    assert!(
+        !claimed
+            .tags
+            .iter()
+            .any(|t| t.starts_with("utter-spare") || t == "utter-claimed")
+    );
+    let user_data = agent
+        .cloud()
+        .user_data(&spare)
+        .expect("rebuilt with user data");
+    assert!(
+        user_data.contains(market.ssh_public.trim()),
+        "the buyer's key: {user_data}"
+    );
+    agent.cloud().settle();
+    market.settle_chain().await;
+    assert_eq!(kinds(&agent.tick().await.expect("tick")), ["acknowledge"]);
+    assert_eq!(market.status(lease).await, RUNNING);
+    assert_eq!(
+        agent.cloud().servers().len(),
+        2,
+        "the lease's server and a new spare"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spare_claimed_by_an_agent_that_died_is_rebuilt_not_acknowledged() {
+    let market = Market::new("spares-kill").await;
+    let mut config = market.config("utter.small", "utter-tiny");
+    config.offers[0].hot_spares = 1;
+    let cloud = std::sync::Arc::new(cloud());
+    let mut agent = market.agent_with_config(cloud.clone(), config.clone());
+    agent.prepare().await.expect("prepares");
+    let offer_id = *agent.offers().keys().next().expect("offer");
+    agent.tick().await.expect("tick");
+    cloud.settle();
+    let spare = cloud.servers()[0].id.clone();
+    let lease = market.open_lease(offer_id, 600).await;
+    market.settle_chain().await;
+    // The agent died right after tagging the spare as the lease's, before the rebuild.
+    use utter_provider_agent::cloud::Cloud as _;
+    cloud
+        .set_tags(
+            &spare,
+            &[
+                utter_provider_agent::agent::scope_tag(
+                    market.deployment.chain_id,
+                    market.deployment.escrow,
+                ),
+                format!("utter-lease:{lease}"),
+                "utter-claimed".into(),
+            ],
+        )
+        .await
+        .expect("tags");
+    let mut agent = market.agent_with_config(cloud.clone(), config);
+    agent.prepare().await.expect("prepares");
+    let done = kinds(&agent.tick().await.expect("tick"));
+    assert!(
+        done.contains(&"rebuild") && !done.contains(&"acknowledge"),
+        "{done:?}"
+    );
+    assert!(
+        cloud
+            .user_data(&spare)
+            .expect("rebuilt")
+            .contains(market.ssh_public.trim())
+    );
+    cloud.settle();
+    market.settle_chain().await;
+    assert!(kinds(&agent.tick().await.expect("tick")).contains(&"acknowledge"));
+    assert_eq!(market.status(lease).await, RUNNING);
 }

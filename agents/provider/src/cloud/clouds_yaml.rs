@@ -5,6 +5,7 @@
 //! `/etc/openstack/clouds.yaml`; the first that exists is read, and the cloud is picked by name.
 //!
 //! Supported: `auth_type` `password` (the default) and `v3applicationcredential`, `region_name`,
+//! `compute_endpoint_override`,
 //! `interface` (`public` by default), `verify` and `cacert`. Not supported: `secure.yaml`,
 //! `clouds-public.yaml` profiles and other auth plugins (they are refused with a clear error).
 //!
@@ -147,6 +148,8 @@ pub struct CloudConfig {
     pub verify: bool,
     /// `cacert`: a PEM file of extra trusted CA certificates.
     pub cacert: Option<PathBuf>,
+    /// `compute_endpoint_override`: Nova's URL instead of the catalog's (e.g. through a proxy).
+    pub compute_endpoint_override: Option<String>,
 }
 
 /// A `clouds.yaml` that cannot be used; the message names the file, the cloud and the field.
@@ -387,6 +390,7 @@ pub fn parse(text: &str, source: &Path, cloud: &str) -> Result<CloudConfig, Conf
         auth_url,
         auth,
         region_name: at.string(entry, "region_name")?,
+        compute_endpoint_override: at.string(entry, "compute_endpoint_override")?,
         interface,
         verify,
         cacert: at.string(entry, "cacert")?.map(PathBuf::from),

@@ -184,6 +184,23 @@ impl Cloud for MemoryCloud {
         Ok(self.check()?.images.get(name).cloned())
     }
 
+    async fn set_tags(&self, id: &str, tags: &[String]) -> Result<(), CloudError> {
+        self.with_server(id, |s| s.tags = tags.to_vec())
+    }
+
+    async fn rebuild_server(
+        &self,
+        id: &str,
+        _image_id: &str,
+        user_data: &str,
+    ) -> Result<(), CloudError> {
+        self.with_server(id, |s| s.status = ServerStatus::Building)?;
+        self.lock()
+            .user_data
+            .insert(id.to_owned(), user_data.to_owned());
+        Ok(())
+    }
+
     async fn room(&self) -> Result<Room, CloudError> {
         let inner = self.check()?;
         Ok(Room {

@@ -135,6 +135,19 @@ pub trait Cloud: Send + Sync {
         &self,
         name: &str,
     ) -> impl Future<Output = Result<Option<String>, CloudError>> + Send;
+    /// Replaces all of a server's tags in one call.
+    fn set_tags(
+        &self,
+        id: &str,
+        tags: &[String],
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
+    /// Rebuilds a server with another image and user data (its id and addresses stay).
+    fn rebuild_server(
+        &self,
+        id: &str,
+        image_id: &str,
+        user_data: &str,
+    ) -> impl Future<Output = Result<(), CloudError>> + Send;
     /// Room left for new servers in the project.
     fn room(&self) -> impl Future<Output = Result<Room, CloudError>> + Send;
 }

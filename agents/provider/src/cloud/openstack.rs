@@ -372,7 +372,10 @@ impl OpenStack {
             _ => Duration::from_secs(3600),
         };
         let early = (lifetime / 10).min(Duration::from_secs(300));
-        let compute = self.endpoint(&body.token.catalog, "compute")?;
+        let compute = match &self.config.compute_endpoint_override {
+            Some(url) => url.clone(),
+            None => self.endpoint(&body.token.catalog, "compute")?,
+        };
         let image = self.endpoint(&body.token.catalog, "image")?;
         Ok(Session {
             token,
@@ -610,6 +613,38 @@ impl Cloud for OpenStack {
             .await?;
         let created: Created = decode("POST /servers", &body)?;
         Ok(created.server.id)
+    }
+
+    async fn set_tags(&self, id: &str, tags: &[String]) -> Result<(), CloudError> {
+        // `PUT /servers/{id}/tags` replaces the whole set atomically (microversion 2.26+).
+        self.call_ok(
+            Method::PUT,
+            Service::Compute,
+            &format!("/servers/{id}/tags"),
+            &[],
+            Some(&json!({ "tags": tags })),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn rebuild_server(
+        &self,
+        id: &str,
+        image_id: &str,
+        user_data: &str,
+    ) -> Result<(), CloudError> {
+        // `user_data` in a rebuild needs microversion 2.57+.
+        let user_data = base64::engine::general_purpose::STANDARD.encode(user_data.as_bytes());
+        self.call_ok(
+            Method::POST,
+            Service::Compute,
+            &format!("/servers/{id}/action"),
+            &[],
+            Some(&json!({ "rebuild": { "imageRef": image_id, "user_data": user_data } })),
+        )
+        .await
+        .map(|_| ())
     }
 
     async fn start_server(&self, id: &str) -> Result<(), CloudError> {

@@ -151,18 +151,21 @@ region = "lab-1"
         flavor: &str,
         glance_image: &str,
     ) -> Agent<C> {
+        self.agent_with_config(cloud, self.config(flavor, glance_image))
+    }
+
+    pub fn agent_with_config<C: Cloud>(
+        &self,
+        cloud: std::sync::Arc<C>,
+        config: FileConfig,
+    ) -> Agent<C> {
         let chain = ChainView::new(
             self.host_provider(),
             self.deployment,
             self.host,
             CONFIRMATIONS,
         );
-        Agent::new(
-            self.config(flavor, glance_image),
-            chain,
-            cloud,
-            self.host_provider(),
-        )
+        Agent::new(config, chain, cloud, self.host_provider())
     }
 
     pub fn escrow(&self) -> LeaseEscrow::LeaseEscrowInstance<&DynProvider> {
