@@ -1,0 +1,165 @@
+//! The agent's command line: every bad setting gives a clear error naming what is wrong, exits
+//! non-zero, and never prints the key.
+
+use std::process::Command;
+use utter_testkit::anvil::{spawn_anvil, wallets};
+
+/// Anvil's second well-known key (never a real one).
+const KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b693d";
+
+fn temp(name: &str, contents: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("utter-agent-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join(name);
+    std::fs::write(&path, contents).expect("write");
+    path.display().to_string()
+}
+
+fn run(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_utter-provider-agent"));
+    command
+        .args(args)
+        .env_remove("UTTER_AGENT_PRIVATE_KEY")
+        .env_remove("UTTER_AGENT_RPC")
+        .env_remove("UTTER_AGENT_DEPLOYMENT")
+        .env_remove("OS_CLIENT_CONFIG_FILE");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let output = command.output().expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(!stderr.contains(&KEY[2..]), "the key leaked: {stderr}");
+    (output.status.success(), stderr)
+}
+
+fn config(rpc: &str, deployment: &str, extra: &str) -> String {
+    format!(
+        r#"rpc = "{rpc}"
+deployment = "{deployment}"
+{extra}
+[cloud]
+name = "nowhere"
+clouds_yaml = "{}"
+[[offers]]
+name = "small"
+pool_id = 1
+flavor = "utter.small"
+images = [{{ name = "ubuntu-24.04", glance = "utter-tiny" }}]
+price_per_second = "1000"
+capacity = 2
+region = "lab-1"
+"#,
+        temp(
+            "clouds.yaml",
+            "clouds:\n  somewhere:\n    auth: {auth_url: 'http://127.0.0.1:1/v3', username: u, password: p, project_name: x}\n"
+        )
+    )
+}
+
+#[test]
+fn a_missing_config_file_is_named() {
+    let (ok, stderr) = run(&["run", "--config", "/nonexistent/agent.toml"], &[]);
+    assert!(!ok);
+    assert!(stderr.contains("/nonexistent/agent.toml"), "{stderr}");
+}
+
+#[test]
+fn an_unknown_key_and_a_bad_value_are_named() {
+    let path = temp(
+        "typo.toml",
+        &config("http://127.0.0.1:1", "d.json", "confirmatons = 2"),
+    );
+    let (ok, stderr) = run(&["run", "--config", &path], &[]);
+    assert!(!ok);
+    assert!(stderr.contains("confirmatons"), "{stderr}");
+    let path = temp(
+        "price.toml",
+        &config("http://127.0.0.1:1", "d.json", "").replace("\"1000\"", "\"a lot\""),
+    );
+    let (ok, stderr) = run(&["run", "--config", &path], &[]);
+    assert!(!ok);
+    assert!(stderr.contains("offers[0].price_per_second"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_keys_unreachable_rpcs_and_unknown_clouds_are_explained() {
+    let anvil = spawn_anvil();
+    let (provider, accounts) = wallets(&anvil, 1);
+    let deployment = utter_bindings::deploy(&provider, accounts[0])
+        .await
+        .expect("deploys");
+    let deployment_file = temp("deployment.json", "");
+    deployment.save(&deployment_file).expect("saved");
+    let rpc = anvil.endpoint();
+
+    // No key at all.
+    let path = temp("nokey.toml", &config(&rpc, &deployment_file, ""));
+    let (ok, stderr) = run(&["run", "--config", &path], &[]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("no provider key") && stderr.contains("UTTER_AGENT_PRIVATE_KEY"),
+        "{stderr}"
+    );
+
+    // A key that is not one.
+    let (ok, stderr) = run(
+        &["run", "--config", &path],
+        &[("UTTER_AGENT_PRIVATE_KEY", "0x1234")],
+    );
+    assert!(!ok);
+    assert!(
+        stderr.contains("UTTER_AGENT_PRIVATE_KEY is not"),
+        "{stderr}"
+    );
+
+    // A keystore with the wrong password.
+    let dir = std::env::temp_dir().join(format!("utter-agent-keystore-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    alloy::signers::local::PrivateKeySigner::encrypt_keystore(
+        &dir,
+        &mut rand_core::OsRng,
+        alloy::primitives::hex::decode(KEY).expect("hex"),
+        "right password",
+        Some("provider.json"),
+    )
+    .expect("keystore");
+    let keystore = dir.join("provider.json").display().to_string();
+    let path = temp(
+        "keystore.toml",
+        &config(&rpc, &deployment_file, "").replace(
+            "[cloud]",
+            &format!("[key]\nkeystore = \"{keystore}\"\n[cloud]"),
+        ),
+    );
+    let (ok, stderr) = run(&["run", "--config", &path], &[]);
+    assert!(!ok);
+    assert!(stderr.contains("UTTER_AGENT_KEYSTORE_PASSWORD"), "{stderr}");
+    let (ok, stderr) = run(
+        &["run", "--config", &path],
+        &[("UTTER_AGENT_KEYSTORE_PASSWORD", "wrong password")],
+    );
+    assert!(!ok);
+    assert!(stderr.contains("decrypting the keystore"), "{stderr}");
+
+    // An RPC endpoint nobody answers.
+    let (ok, stderr) = run(
+        &["run", "--config", &path, "--rpc", "http://127.0.0.1:1"],
+        &[("UTTER_AGENT_KEYSTORE_PASSWORD", "right password")],
+    );
+    assert!(!ok);
+    assert!(
+        stderr.contains("http://127.0.0.1:1") && stderr.contains("does not answer"),
+        "{stderr}"
+    );
+
+    // A cloud the clouds.yaml does not have.
+    let (ok, stderr) = run(
+        &["run", "--config", &path],
+        &[("UTTER_AGENT_KEYSTORE_PASSWORD", "right password")],
+    );
+    assert!(!ok);
+    assert!(
+        stderr.contains("nowhere") && stderr.contains("somewhere"),
+        "{stderr}"
+    );
+}
