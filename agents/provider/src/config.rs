@@ -326,6 +326,12 @@ region = "lab-1"
     }
 
     #[test]
+    fn the_example_configuration_is_valid() {
+        let config = parse(include_str!("../agent.example.toml")).expect("the example parses");
+        assert_eq!(config.offers[0].hot_spares, 1);
+    }
+
+    #[test]
     fn an_unknown_key_is_named() {
         let error = parse(&format!("{GOOD}\nconfirmation = 3\n"))
             .unwrap_err()
