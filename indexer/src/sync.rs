@@ -457,7 +457,8 @@ impl Indexer {
         } else {
             ProgressBar::hidden()
         };
-        let (tx, mut rx) = mpsc::channel::<Result<Fetched>>(4);
+        // Two ranges fetched ahead bound the memory held in flight.
+        let (tx, mut rx) = mpsc::channel::<Result<Fetched>>(2);
         let fetcher = Fetcher {
             provider: self.provider.clone(),
             addresses: self.applier.addresses(),
@@ -592,7 +593,7 @@ impl Fetcher {
                 }
             };
             // Grow while a call is fast and not huge.
-            if elapsed < Duration::from_millis(500) && logs.len() < 50_000 {
+            if elapsed < Duration::from_millis(500) && logs.len() < 20_000 {
                 self.range = (self.range * 2).min(self.max_range);
             } else if elapsed > Duration::from_secs(5) {
                 self.range = (self.range / 2).max(1);
