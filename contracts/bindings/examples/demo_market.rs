@@ -47,7 +47,13 @@ async fn run(rpc: &str, file: &str) -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|_| "the node needs four unlocked accounts")?;
     let token = ComputeToken::new(deployment.token, &provider);
     for (to, amount) in [(host, tokens(10_000)), (buyer, tokens(1_000))] {
-        token.transfer(to, amount).from(deployer).send().await?.get_receipt().await?;
+        token
+            .transfer(to, amount)
+            .from(deployer)
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
     }
     let pools = Pools::new(deployment.pools, &provider);
     let config = Pools::PoolConfig {
@@ -71,10 +77,18 @@ async fn run(rpc: &str, file: &str) -> Result<(), Box<dyn std::error::Error>> {
             anonMaxFee: u96(tokens(1)),
         },
     };
-    let receipt = pools.createPool(config).from(operator).send().await?.get_receipt().await?;
+    let receipt = pools
+        .createPool(config)
+        .from(operator)
+        .send()
+        .await?
+        .get_receipt()
+        .await?;
     if !receipt.status() {
         return Err("creating the demo pool reverted".into());
     }
-    println!("demo pool 1 operated by {operator}; provider {host} has 10000 tokens, buyer {buyer} 1000");
+    println!(
+        "demo pool 1 operated by {operator}; provider {host} has 10000 tokens, buyer {buyer} 1000"
+    );
     Ok(())
 }
