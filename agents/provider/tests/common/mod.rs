@@ -51,6 +51,14 @@ impl Market {
         let (provider, accounts) = wallets(&anvil, 4);
         pin_clock(&provider).await.expect("pin the clock");
         let [deployer, operator, host, buyer]: [Address; 4] = accounts.try_into().expect("4");
+        // Every test deploys from its own nonce, so its contracts (and with them the agent's tags,
+        // which name chain and escrow) differ from those of the tests sharing the same lab.
+        let salt = alloy::primitives::keccak256(name.as_bytes());
+        let nonce = 1 + u64::from(u16::from_be_bytes([salt[0], salt[1]]));
+        let _: serde_json::Value = provider
+            .raw_request("anvil_setNonce".into(), (deployer, U256::from(nonce)))
+            .await
+            .expect("anvil_setNonce");
         let deployment = deploy(&provider, deployer).await.expect("deploys");
         let token = ComputeToken::new(deployment.token, &provider);
         confirm(
