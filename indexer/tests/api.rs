@@ -116,14 +116,14 @@ struct Server {
 fn deployment() -> Deployment {
     Deployment {
         chain_id: 31337,
-        deployer: Address::ZERO,
-        deploy_block: 0,
-        token: Address::ZERO,
-        pools: Address::ZERO,
-        registry: Address::ZERO,
-        offers: Address::ZERO,
-        buyer_trust: Address::ZERO,
-        escrow: Address::ZERO,
+        deployer: Address::repeat_byte(0xde),
+        deploy_block: 7,
+        token: Address::repeat_byte(1),
+        pools: Address::repeat_byte(2),
+        registry: Address::repeat_byte(3),
+        offers: Address::repeat_byte(4),
+        buyer_trust: Address::repeat_byte(5),
+        escrow: Address::repeat_byte(6),
     }
 }
 
@@ -1233,6 +1233,10 @@ async fn health_metrics_openapi_and_unknown_routes(store: Store) {
     let (status, body) = s.get("/health").await;
     assert_eq!(status, 503);
     assert_eq!(body["lag"], 25);
+
+    let served: Deployment = serde_json::from_value(s.ok("/v1/deployment").await)
+        .expect("/v1/deployment is an addresses file");
+    assert_eq!(served, deployment());
 
     s.ok("/v1/offers/1").await;
     let (status, _) = s.get("/v1/offers/77").await;

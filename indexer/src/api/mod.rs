@@ -138,6 +138,7 @@ pub fn router(context: ApiContext) -> Router {
         .route("/v1/buyers/{address}", get(buyers::get))
         .route("/v1/buyers/{address}/leases", get(buyers::leases))
         .route("/v1/market", get(market::get))
+        .route("/v1/deployment", get(deployment))
         .route("/v1/events/stream", get(stream::stream))
         .fallback(fallback)
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
@@ -238,6 +239,53 @@ pub(crate) async fn health(State(app): State<Arc<App>>) -> (StatusCode, Json<Hea
         max_lag: MAX_HEALTHY_LAG,
     };
     (status, Json(view))
+}
+
+/// Where the indexed contracts live: the addresses file, so that a client needs only this API's URL.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct DeploymentView {
+    /// The chain id.
+    chain_id: u64,
+    /// The deploying account.
+    deployer: String,
+    /// The block of the first deploy transaction.
+    deploy_block: u64,
+    /// `ComputeToken`.
+    token: String,
+    /// `Pools`.
+    pools: String,
+    /// `ProviderRegistry`.
+    registry: String,
+    /// `Offers`.
+    offers: String,
+    /// `BuyerTrust`.
+    buyer_trust: String,
+    /// `LeaseEscrow`.
+    escrow: String,
+}
+
+/// The deployment this indexer follows, in the addresses-file format (`Deployment` of
+/// `utter-bindings`): clients (the `utter` CLI, the dApp) learn the contracts from here.
+#[utoipa::path(
+    get,
+    path = "/v1/deployment",
+    tag = "service",
+    responses((status = 200, description = "The indexed deployment", body = DeploymentView))
+)]
+pub(crate) async fn deployment(State(app): State<Arc<App>>) -> Json<DeploymentView> {
+    let d = &app.context.deployment;
+    let hex = |a: alloy::primitives::Address| format!("{a:#x}");
+    Json(DeploymentView {
+        chain_id: d.chain_id,
+        deployer: hex(d.deployer),
+        deploy_block: d.deploy_block,
+        token: hex(d.token),
+        pools: hex(d.pools),
+        registry: hex(d.registry),
+        offers: hex(d.offers),
+        buyer_trust: hex(d.buyer_trust),
+        escrow: hex(d.escrow),
+    })
 }
 
 async fn metrics_text(State(app): State<Arc<App>>) -> impl IntoResponse {

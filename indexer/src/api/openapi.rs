@@ -14,6 +14,7 @@ use utoipa::OpenApi;
     ),
     paths(
         super::health,
+        super::deployment,
         offers::search,
         offers::get,
         providers::get,
