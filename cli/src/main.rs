@@ -1,0 +1,5 @@
+//! `utter`: the command line for buyers, providers and pool operators, and the local devnet.
+
+fn main() -> std::process::ExitCode {
+    utter_cli::main()
+}
