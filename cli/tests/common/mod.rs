@@ -244,6 +244,12 @@ impl Market {
         (ack.startedAt.to::<u64>(), details)
     }
 
+    /// A new signing provider, whose nonces are read afresh: the test's own provider caches them, and
+    /// `utter` sends from the same accounts in between.
+    pub fn fresh(&self) -> DynProvider {
+        wallets(&self.anvil, 10).0
+    }
+
     pub async fn balance(&self, who: Address) -> U256 {
         ComputeToken::new(self.deployment.token, &self.provider)
             .balanceOf(who)
