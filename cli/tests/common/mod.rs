@@ -155,7 +155,11 @@ impl Market {
             command.env("UTTER_PRIVATE_KEY", self.key_of(who));
         }
         for (k, v) in env {
-            command.env(k, v);
+            if v.is_empty() {
+                command.env_remove(k);
+            } else {
+                command.env(k, v);
+            }
         }
         let mut child = command.spawn().expect("utter runs");
         if let Some(input) = input {
