@@ -119,7 +119,9 @@ fn price_limit(token: &Token, text: &str, maximum: bool) -> anyhow::Result<U256>
     let (amount, per_second) = match text.rsplit_once('/') {
         Some((amount, "s")) => (amount, true),
         Some((amount, "h")) => (amount, false),
-        Some((_, unit)) => bail!("the price unit /{unit} is unknown: write /h (per hour) or /s (per second)"),
+        Some((_, unit)) => {
+            bail!("the price unit /{unit} is unknown: write /h (per hour) or /s (per second)")
+        }
         None => (text, false),
     };
     let wei = token.parse(amount)?;
@@ -127,7 +129,11 @@ fn price_limit(token: &Token, text: &str, maximum: bool) -> anyhow::Result<U256>
         return Ok(wei);
     }
     let hour = U256::from(3600);
-    Ok(if maximum { wei / hour } else { wei.div_ceil(hour) })
+    Ok(if maximum {
+        wei / hour
+    } else {
+        wei.div_ceil(hour)
+    })
 }
 
 /// Runs `utter offers`.
@@ -316,7 +322,11 @@ pub enum LeaseCommand {
 }
 
 /// Runs `utter lease ...`.
-pub async fn lease(command: LeaseCommand, endpoints: &Endpoints, out: &Output) -> anyhow::Result<()> {
+pub async fn lease(
+    command: LeaseCommand,
+    endpoints: &Endpoints,
+    out: &Output,
+) -> anyhow::Result<()> {
     match command {
         LeaseCommand::Open(args) => open(args, endpoints, out).await,
         LeaseCommand::Show { id, ssh_identity } => {
@@ -351,13 +361,21 @@ fn id_topic(id: u64) -> B256 {
 }
 
 /// Decoded logs of event `E` from the escrow (or `address`) whose first indexed topic is `id`.
-async fn logs<E: SolEvent>(chain: &Chain, address: Address, id: u64) -> anyhow::Result<Vec<(E, alloy::rpc::types::Log)>> {
+async fn logs<E: SolEvent>(
+    chain: &Chain,
+    address: Address,
+    id: u64,
+) -> anyhow::Result<Vec<(E, alloy::rpc::types::Log)>> {
     let filter = Filter::new()
         .address(address)
         .event_signature(E::SIGNATURE_HASH)
         .topic1(id_topic(id))
         .from_block(chain.deployment.deploy_block);
-    let logs = chain.provider.get_logs(&filter).await.context("reading the chain's logs")?;
+    let logs = chain
+        .provider
+        .get_logs(&filter)
+        .await
+        .context("reading the chain's logs")?;
     logs.into_iter()
         .map(|log| {
             let decoded = log.log_decode::<E>().context("decoding a log")?;
@@ -368,7 +386,8 @@ async fn logs<E: SolEvent>(chain: &Chain, address: Address, id: u64) -> anyhow::
 
 /// The offer's current images (name, id), from its latest `OfferImagesSet`.
 pub async fn offer_images(chain: &Chain, offer_id: u32) -> anyhow::Result<Vec<(String, B256)>> {
-    let sets = logs::<Offers::OfferImagesSet>(chain, chain.deployment.offers, offer_id.into()).await?;
+    let sets =
+        logs::<Offers::OfferImagesSet>(chain, chain.deployment.offers, offer_id.into()).await?;
     Ok(sets
         .last()
         .map(|(set, _)| set.images.iter().map(|i| (i.name.clone(), i.id)).collect())
@@ -379,9 +398,7 @@ pub async fn offer_images(chain: &Chain, offer_id: u32) -> anyhow::Result<Vec<(S
 pub async fn offer(chain: &Chain, offer_id: u32) -> anyhow::Result<Offers::Offer> {
     let count = chain.offers().offerCount().call().await?;
     if offer_id == 0 || offer_id > count {
-        bail!(
-            "there is no offer {offer_id} ({count} offers exist): find one with `utter offers`"
-        );
+        bail!("there is no offer {offer_id} ({count} offers exist): find one with `utter offers`");
     }
     Ok(chain.offers().getOffer(offer_id).call().await?)
 }
@@ -408,9 +425,10 @@ async fn open(args: OpenArgs, endpoints: &Endpoints, out: &Output) -> anyhow::Re
         )
     })?;
     let user_data = match &args.user_data {
-        Some(path) => Some(std::fs::read(path).with_context(|| {
-            format!("cannot read the user data file {}", path.display())
-        })?),
+        Some(path) => Some(
+            std::fs::read(path)
+                .with_context(|| format!("cannot read the user data file {}", path.display()))?,
+        ),
         None => None,
     };
 
@@ -422,17 +440,25 @@ async fn open(args: OpenArgs, endpoints: &Endpoints, out: &Output) -> anyhow::Re
         bail!(
             "offer {} is {} and takes no new leases: choose another with `utter offers`",
             args.offer,
-            ["none", "active", "paused", "retired"].get(usize::from(offer.status)).unwrap_or(&"unknown")
+            ["none", "active", "paused", "retired"]
+                .get(usize::from(offer.status))
+                .unwrap_or(&"unknown")
         );
     }
     let images = offer_images(&chain, args.offer).await?;
-    let image_id = match images.iter().find(|(name, id)| *name == args.image || format!("{id:#x}") == args.image.to_ascii_lowercase()) {
+    let image_id = match images.iter().find(|(name, id)| {
+        *name == args.image || format!("{id:#x}") == args.image.to_ascii_lowercase()
+    }) {
         Some((_, id)) => *id,
         None => bail!(
             "offer {} does not boot {:?}: it boots {}",
             args.offer,
             args.image,
-            images.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+            images
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     };
     let price = U256::from(offer.pricePerSecond);
@@ -450,7 +476,11 @@ async fn open(args: OpenArgs, endpoints: &Endpoints, out: &Output) -> anyhow::Re
         (load.active, load.total)
     };
     if active >= offer.capacity {
-        bail!("offer {} is full ({active} of {} slots taken): choose another with `utter offers`", args.offer, offer.capacity);
+        bail!(
+            "offer {} is full ({active} of {} slots taken): choose another with `utter offers`",
+            args.offer,
+            offer.capacity
+        );
     }
     let limit = chain.escrow().buyerLimit(offer.poolId, me).call().await?;
     let fee = if limit.isAnonymous {
@@ -471,7 +501,11 @@ async fn open(args: OpenArgs, endpoints: &Endpoints, out: &Output) -> anyhow::Re
     }
     let encrypted_user_data = match user_data {
         Some(data) => {
-            let key = chain.registry().encryptionKeyOf(offer.provider).call().await?;
+            let key = chain
+                .registry()
+                .encryptionKeyOf(offer.provider)
+                .call()
+                .await?;
             if key.is_zero() {
                 bail!(
                     "the provider {} has published no encryption key, so user data cannot be sent privately: drop --user-data or choose another offer",
@@ -479,7 +513,10 @@ async fn open(args: OpenArgs, endpoints: &Endpoints, out: &Output) -> anyhow::Re
                 );
             }
             let recipient = user_data::recipient(key)?;
-            Bytes::from(age::encrypt(&recipient, &data).map_err(|e| anyhow::anyhow!("encrypting the user data: {e}"))?)
+            Bytes::from(
+                age::encrypt(&recipient, &data)
+                    .map_err(|e| anyhow::anyhow!("encrypting the user data: {e}"))?,
+            )
         }
         None => Bytes::new(),
     };
@@ -497,7 +534,11 @@ async fn open(args: OpenArgs, endpoints: &Endpoints, out: &Output) -> anyhow::Re
     };
     let escrow = chain.escrow();
     let call = escrow.openLease(params);
-    let allowance = chain.token().allowance(me, chain.deployment.escrow).call().await?;
+    let allowance = chain
+        .token()
+        .allowance(me, chain.deployment.escrow)
+        .call()
+        .await?;
     let approving = allowance < total_max;
     if !approving {
         chain.simulate("opening the lease", &call).await?;
@@ -513,8 +554,16 @@ async fn open(args: OpenArgs, endpoints: &Endpoints, out: &Output) -> anyhow::Re
         price,
         token.format(deposit),
         format_duration(runway.to::<u64>()),
-        if limit.isAnonymous { token.format(fee) } else { "none (you are not anonymous in this pool)".into() },
-        if limit.isAnonymous { format!(" (you accept up to {})", token.format(max_fee)) } else { String::new() },
+        if limit.isAnonymous {
+            token.format(fee)
+        } else {
+            "none (you are not anonymous in this pool)".into()
+        },
+        if limit.isAnonymous {
+            format!(" (you accept up to {})", token.format(max_fee))
+        } else {
+            String::new()
+        },
         token.format(deposit + fee),
     );
     if approving {
@@ -525,7 +574,9 @@ async fn open(args: OpenArgs, endpoints: &Endpoints, out: &Output) -> anyhow::Re
     }
     out.confirm(&summary)?;
     if approving {
-        chain.approve(out, chain.deployment.escrow, total_max).await?;
+        chain
+            .approve(out, chain.deployment.escrow, total_max)
+            .await?;
     }
     let receipt = chain.send(out, "opening the lease", call).await?;
     let opened = receipt
@@ -607,7 +658,11 @@ pub struct TopUpReport {
 }
 
 /// The lease's state read from the chain.
-pub async fn report(chain: &Chain, id: u64, identity: Option<&PathBuf>) -> anyhow::Result<LeaseReport> {
+pub async fn report(
+    chain: &Chain,
+    id: u64,
+    identity: Option<&PathBuf>,
+) -> anyhow::Result<LeaseReport> {
     let escrow = chain.escrow();
     let count: u64 = escrow.leaseCount().call().await?.to();
     if id == 0 || id > count {
@@ -626,9 +681,8 @@ pub async fn report(chain: &Chain, id: u64, identity: Option<&PathBuf>) -> anyho
     let acks = logs::<LeaseEscrow::LeaseAcknowledged>(chain, chain.deployment.escrow, id).await?;
     let access = match (identity, acks.last()) {
         (Some(path), Some((ack, _))) => {
-            let key = std::fs::read_to_string(path).with_context(|| {
-                format!("cannot read the SSH private key {}", path.display())
-            })?;
+            let key = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the SSH private key {}", path.display()))?;
             Some(access::decrypt(&key, &ack.encryptedAccess).with_context(|| {
                 format!(
                     "the access details of lease {id} do not decrypt with {}: give the private key whose .pub opened the lease",
@@ -668,7 +722,12 @@ pub async fn report(chain: &Chain, id: u64, identity: Option<&PathBuf>) -> anyho
     })
 }
 
-async fn show(chain: &Chain, id: u64, identity: Option<PathBuf>, out: &Output) -> anyhow::Result<()> {
+async fn show(
+    chain: &Chain,
+    id: u64,
+    identity: Option<PathBuf>,
+    out: &Output,
+) -> anyhow::Result<()> {
     let r = report(chain, id, identity.as_ref()).await?;
     let token = &chain.token;
     let wei = |s: &str| U256::from_str_radix(s, 10).unwrap_or_default();
@@ -732,11 +791,18 @@ struct LeaseRow {
 async fn list(buyer: Option<Address>, endpoints: &Endpoints, out: &Output) -> anyhow::Result<()> {
     let buyer = match buyer {
         Some(b) => b,
-        None => endpoints.keys.signer().context("--buyer was not given, so your own leases are listed")?.address(),
+        None => endpoints
+            .keys
+            .signer()
+            .context("--buyer was not given, so your own leases are listed")?
+            .address(),
     };
     let indexer = Indexer::new(&endpoints.indexer);
     let page: serde_json::Value = indexer
-        .get(&format!("/v1/buyers/{buyer:#x}/leases"), &[("limit", "500".into())])
+        .get(
+            &format!("/v1/buyers/{buyer:#x}/leases"),
+            &[("limit", "500".into())],
+        )
         .await?;
     if out.json {
         out.result(&page, String::new);
@@ -750,7 +816,14 @@ async fn list(buyer: Option<Address>, endpoints: &Endpoints, out: &Output) -> an
     }
     let token = token_from_indexer_or_chain(endpoints).await?;
     let wei = |s: &str| U256::from_str_radix(s, 10).unwrap_or_default();
-    let mut table = Table::new(vec!["ID", "STATUS", "OFFER", "PRICE", "BALANCE", "PAID UNTIL"]);
+    let mut table = Table::new(vec![
+        "ID",
+        "STATUS",
+        "OFFER",
+        "PRICE",
+        "BALANCE",
+        "PAID UNTIL",
+    ]);
     for r in rows {
         table.row(vec![
             r.lease_id.to_string(),
@@ -758,7 +831,8 @@ async fn list(buyer: Option<Address>, endpoints: &Endpoints, out: &Output) -> an
             r.offer_id.to_string(),
             token.per_hour(wei(&r.price_per_second)),
             token.format(wei(&r.balance)),
-            r.paid_until.map_or("-".into(), |at| When { at, now: r.as_of }.to_string()),
+            r.paid_until
+                .map_or("-".into(), |at| When { at, now: r.as_of }.to_string()),
         ]);
     }
     println!("{}", table.render(terminal_width()));
@@ -767,19 +841,32 @@ async fn list(buyer: Option<Address>, endpoints: &Endpoints, out: &Output) -> an
 
 /// Tops lease `id` up with `amount` wei (approving first when needed), after `summary` is confirmed
 /// (`None`: already confirmed). Returns the transaction.
-pub async fn send_top_up(chain: &Chain, id: u64, amount: U256, summary: Option<String>, out: &Output) -> anyhow::Result<B256> {
+pub async fn send_top_up(
+    chain: &Chain,
+    id: u64,
+    amount: U256,
+    summary: Option<String>,
+    out: &Output,
+) -> anyhow::Result<B256> {
     let me = chain.me()?;
     chain.check_balance(amount).await?;
     let escrow = chain.escrow();
     let call = escrow.topUp(U256::from(id), amount);
-    let allowance = chain.token().allowance(me, chain.deployment.escrow).call().await?;
+    let allowance = chain
+        .token()
+        .allowance(me, chain.deployment.escrow)
+        .call()
+        .await?;
     let approving = allowance < amount;
     if !approving {
         chain.simulate("topping up the lease", &call).await?;
     }
     if let Some(mut summary) = summary {
         if approving {
-            summary.push_str(&format!("\n  first approve the escrow to take {}", chain.token.format(amount)));
+            summary.push_str(&format!(
+                "\n  first approve the escrow to take {}",
+                chain.token.format(amount)
+            ));
         }
         out.confirm(&summary)?;
     }
@@ -793,7 +880,9 @@ pub async fn send_top_up(chain: &Chain, id: u64, amount: U256, summary: Option<S
 async fn top_up(chain: &Chain, id: u64, funding: &Funding, out: &Output) -> anyhow::Result<()> {
     let r = report(chain, id, None).await?;
     if r.status == "closed" {
-        bail!("lease {id} is closed: it cannot be topped up; open a new one with `utter lease open`");
+        bail!(
+            "lease {id} is closed: it cannot be topped up; open a new one with `utter lease open`"
+        );
     }
     let token = &chain.token;
     let price = U256::from_str_radix(&r.price_per_second, 10)?;
@@ -825,7 +914,10 @@ async fn stop(endpoints: &Endpoints, id: u64, out: &Output) -> anyhow::Result<()
     let r = report(&chain, id, None).await?;
     let me = chain.me()?;
     if r.buyer != me {
-        bail!("lease {id} is {}'s, not yours ({me}): only its buyer may stop it", r.buyer);
+        bail!(
+            "lease {id} is {}'s, not yours ({me}): only its buyer may stop it",
+            r.buyer
+        );
     }
     if r.status == "closed" {
         bail!("lease {id} is already closed");
@@ -877,7 +969,11 @@ pub enum TrustCommand {
 }
 
 /// Runs `utter trust ...`.
-pub async fn trust(command: TrustCommand, endpoints: &Endpoints, out: &Output) -> anyhow::Result<()> {
+pub async fn trust(
+    command: TrustCommand,
+    endpoints: &Endpoints,
+    out: &Output,
+) -> anyhow::Result<()> {
     let signing = !matches!(command, TrustCommand::Show { address: Some(_) });
     let chain = Chain::connect(endpoints, signing).await?;
     let token = chain.token.clone();
@@ -889,8 +985,13 @@ pub async fn trust(command: TrustCommand, endpoints: &Endpoints, out: &Output) -
                 bail!("the amount is zero: give a positive amount");
             }
             chain.check_balance(amount).await?;
-            out.confirm(&format!("Deposit {} into your buyer trust", token.format(amount)))?;
-            chain.approve(out, chain.deployment.buyer_trust, amount).await?;
+            out.confirm(&format!(
+                "Deposit {} into your buyer trust",
+                token.format(amount)
+            ))?;
+            chain
+                .approve(out, chain.deployment.buyer_trust, amount)
+                .await?;
             let receipt = chain.send(out, "depositing", trust.deposit(amount)).await?;
             finish(&chain, receipt.transaction_hash, out).await
         }
@@ -931,7 +1032,12 @@ async fn finish(chain: &Chain, tx: B256, out: &Output) -> anyhow::Result<()> {
     show_trust(chain, chain.me()?, Some(tx), out).await
 }
 
-async fn show_trust(chain: &Chain, buyer: Address, tx: Option<B256>, out: &Output) -> anyhow::Result<()> {
+async fn show_trust(
+    chain: &Chain,
+    buyer: Address,
+    tx: Option<B256>,
+    out: &Output,
+) -> anyhow::Result<()> {
     let trust = chain.buyer_trust();
     let account = trust.accountOf(buyer).call().await?;
     let reports = trust.openReportsOf(buyer).call().await?;
@@ -960,7 +1066,13 @@ async fn show_trust(chain: &Chain, buyer: Address, tx: Option<B256>, out: &Outpu
             token.format(U256::from(account.unbonding)),
         ));
         if account.unbonding > alloy::primitives::aliases::U96::ZERO {
-            text.push_str(&format!(", free {}", When { at: unbonding_ends, now }));
+            text.push_str(&format!(
+                ", free {}",
+                When {
+                    at: unbonding_ends,
+                    now
+                }
+            ));
         }
         text.push_str(&format!(
             "\n  karma      {}\n  leases     {} active\n  reports    {} open",

@@ -59,7 +59,10 @@ impl Chain {
     pub async fn connect(endpoints: &Endpoints, signing: bool) -> anyhow::Result<Self> {
         let deployment = deployment(endpoints).await?;
         let url: reqwest::Url = endpoints.rpc.parse().with_context(|| {
-            format!("--rpc {:?} is not a URL: give e.g. http://127.0.0.1:8545", endpoints.rpc)
+            format!(
+                "--rpc {:?} is not a URL: give e.g. http://127.0.0.1:8545",
+                endpoints.rpc
+            )
         })?;
         let (provider, sender) = if signing || endpoints.keys.is_given() {
             let signer = endpoints.keys.signer()?;
@@ -118,12 +121,16 @@ impl Chain {
     }
 
     /// The token contract.
-    pub fn token(&self) -> utter_bindings::compute_token::ComputeToken::ComputeTokenInstance<DynProvider> {
+    pub fn token(
+        &self,
+    ) -> utter_bindings::compute_token::ComputeToken::ComputeTokenInstance<DynProvider> {
         ComputeToken::new(self.deployment.token, self.provider.clone())
     }
 
     /// The escrow contract.
-    pub fn escrow(&self) -> utter_bindings::lease_escrow::LeaseEscrow::LeaseEscrowInstance<DynProvider> {
+    pub fn escrow(
+        &self,
+    ) -> utter_bindings::lease_escrow::LeaseEscrow::LeaseEscrowInstance<DynProvider> {
         LeaseEscrow::new(self.deployment.escrow, self.provider.clone())
     }
 
@@ -146,7 +153,9 @@ impl Chain {
     }
 
     /// The buyer trust contract.
-    pub fn buyer_trust(&self) -> utter_bindings::buyer_trust::BuyerTrust::BuyerTrustInstance<DynProvider> {
+    pub fn buyer_trust(
+        &self,
+    ) -> utter_bindings::buyer_trust::BuyerTrust::BuyerTrustInstance<DynProvider> {
         BuyerTrust::new(self.deployment.buyer_trust, self.provider.clone())
     }
 
@@ -207,7 +216,12 @@ impl Chain {
     }
 
     /// Lets `spender` take `amount` of the signer's tokens, unless it already may.
-    pub async fn approve(&self, out: &Output, spender: Address, amount: U256) -> anyhow::Result<()> {
+    pub async fn approve(
+        &self,
+        out: &Output,
+        spender: Address,
+        amount: U256,
+    ) -> anyhow::Result<()> {
         let me = self.me()?;
         let allowance = self.token().allowance(me, spender).call().await?;
         if allowance >= amount {

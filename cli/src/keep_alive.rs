@@ -68,7 +68,10 @@ pub async fn run(args: KeepAliveArgs, endpoints: &Endpoints, out: &Output) -> an
     }
     let first = report(&chain, args.id, None).await?;
     if first.status == "closed" {
-        bail!("lease {} is closed: there is nothing to keep alive", args.id);
+        bail!(
+            "lease {} is closed: there is nothing to keep alive",
+            args.id
+        );
     }
     let token = &chain.token;
     out.confirm(&format!(
@@ -109,10 +112,13 @@ pub async fn run(args: KeepAliveArgs, endpoints: &Endpoints, out: &Output) -> an
                     match send_top_up(&chain, args.id, amount, None, out).await {
                         Ok(tx) => {
                             spent += amount;
-                            top_ups.push(serde_json::json!({"amount": amount.to_string(), "tx": tx}));
+                            top_ups
+                                .push(serde_json::json!({"amount": amount.to_string(), "tx": tx}));
                         }
                         Err(error) if args.once => return Err(error),
-                        Err(error) => out.status(format!("top-up failed, retrying next check: {error:#}")),
+                        Err(error) => {
+                            out.status(format!("top-up failed, retrying next check: {error:#}"))
+                        }
                     }
                     None
                 }
@@ -140,7 +146,13 @@ pub async fn run(args: KeepAliveArgs, endpoints: &Endpoints, out: &Output) -> an
             "balance": after.balance,
             "stopped": reason,
         }),
-        || format!("{reason}; spent {} of the {} cap", token.format(spent), token.format(cap)),
+        || {
+            format!(
+                "{reason}; spent {} of the {} cap",
+                token.format(spent),
+                token.format(cap)
+            )
+        },
     );
     Ok(())
 }
@@ -152,7 +164,10 @@ mod tests {
     #[test]
     fn tops_up_to_the_runway_within_the_cap() {
         let price = U256::from(10);
-        assert_eq!(decide(U256::from(36_000), price, 3600, U256::from(1)), Step::Enough);
+        assert_eq!(
+            decide(U256::from(36_000), price, 3600, U256::from(1)),
+            Step::Enough
+        );
         assert_eq!(
             decide(U256::from(6_000), price, 3600, U256::from(100_000)),
             Step::TopUp(U256::from(30_000))
@@ -161,6 +176,9 @@ mod tests {
             decide(U256::from(6_000), price, 3600, U256::from(500)),
             Step::TopUp(U256::from(500))
         );
-        assert_eq!(decide(U256::from(6_000), price, 3600, U256::ZERO), Step::CapSpent);
+        assert_eq!(
+            decide(U256::from(6_000), price, 3600, U256::ZERO),
+            Step::CapSpent
+        );
     }
 }

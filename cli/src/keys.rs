@@ -62,9 +62,9 @@ fn parse_private_key(text: &str) -> anyhow::Result<PrivateKeySigner> {
             "the private key is not 64 hex digits (optionally after 0x): check --private-key / UTTER_PRIVATE_KEY"
         );
     }
-    digits
-        .parse()
-        .context("the private key is not a valid secp256k1 key: check --private-key / UTTER_PRIVATE_KEY")
+    digits.parse().context(
+        "the private key is not a valid secp256k1 key: check --private-key / UTTER_PRIVATE_KEY",
+    )
 }
 
 fn open_keystore(path: &Path) -> anyhow::Result<PrivateKeySigner> {

@@ -42,10 +42,20 @@ pub struct Cli {
 #[command(next_help_heading = "Global options")]
 struct Globals {
     /// The chain's JSON-RPC endpoint.
-    #[arg(long, global = true, env = "UTTER_RPC", default_value = "http://127.0.0.1:8545")]
+    #[arg(
+        long,
+        global = true,
+        env = "UTTER_RPC",
+        default_value = "http://127.0.0.1:8545"
+    )]
     rpc: String,
     /// The indexer's HTTP API (offers search, lease lists, and the deployment when no file is given).
-    #[arg(long, global = true, env = "UTTER_INDEXER", default_value = "http://127.0.0.1:8580")]
+    #[arg(
+        long,
+        global = true,
+        env = "UTTER_INDEXER",
+        default_value = "http://127.0.0.1:8580"
+    )]
     indexer: String,
     /// The deployment's addresses file; when absent it is fetched from the indexer.
     #[arg(long, global = true, env = "UTTER_DEPLOYMENT")]

@@ -131,25 +131,55 @@ fn u96(token: &Token, text: &str, what: &str) -> anyhow::Result<U96> {
 
 impl TrustArgs {
     /// `trust` with the given fields changed.
-    fn apply(self, token: &Token, mut trust: Pools::TrustParams) -> anyhow::Result<Pools::TrustParams> {
-        if let Some(v) = self.trusted_deposit { trust.trustedDeposit = u96(token, &v, "--trusted-deposit")?; }
-        if let Some(v) = self.trusted_karma { trust.trustedKarma = u96(token, &v, "--trusted-karma")?; }
-        if let Some(v) = self.anon_target_share_bps { trust.anonTargetShareBps = v; }
-        if let Some(v) = self.max_buyer_slash_bps { trust.maxBuyerSlashBps = v; }
-        if let Some(v) = self.base_leases { trust.baseLeases = v; }
-        if let Some(v) = self.max_leases { trust.maxLeases = v; }
-        if let Some(v) = self.deposit_per_lease { trust.depositPerLease = u96(token, &v, "--deposit-per-lease")?; }
-        if let Some(v) = self.karma_per_lease { trust.karmaPerLease = u96(token, &v, "--karma-per-lease")?; }
-        if let Some(v) = self.anon_min_fee { trust.anonMinFee = u96(token, &v, "--anon-min-fee")?; }
-        if let Some(v) = self.anon_max_fee { trust.anonMaxFee = u96(token, &v, "--anon-max-fee")?; }
+    fn apply(
+        self,
+        token: &Token,
+        mut trust: Pools::TrustParams,
+    ) -> anyhow::Result<Pools::TrustParams> {
+        if let Some(v) = self.trusted_deposit {
+            trust.trustedDeposit = u96(token, &v, "--trusted-deposit")?;
+        }
+        if let Some(v) = self.trusted_karma {
+            trust.trustedKarma = u96(token, &v, "--trusted-karma")?;
+        }
+        if let Some(v) = self.anon_target_share_bps {
+            trust.anonTargetShareBps = v;
+        }
+        if let Some(v) = self.max_buyer_slash_bps {
+            trust.maxBuyerSlashBps = v;
+        }
+        if let Some(v) = self.base_leases {
+            trust.baseLeases = v;
+        }
+        if let Some(v) = self.max_leases {
+            trust.maxLeases = v;
+        }
+        if let Some(v) = self.deposit_per_lease {
+            trust.depositPerLease = u96(token, &v, "--deposit-per-lease")?;
+        }
+        if let Some(v) = self.karma_per_lease {
+            trust.karmaPerLease = u96(token, &v, "--karma-per-lease")?;
+        }
+        if let Some(v) = self.anon_min_fee {
+            trust.anonMinFee = u96(token, &v, "--anon-min-fee")?;
+        }
+        if let Some(v) = self.anon_max_fee {
+            trust.anonMaxFee = u96(token, &v, "--anon-max-fee")?;
+        }
         Ok(trust)
     }
 
     fn is_empty(&self) -> bool {
-        self.trusted_deposit.is_none() && self.trusted_karma.is_none() && self.anon_target_share_bps.is_none()
-            && self.max_buyer_slash_bps.is_none() && self.base_leases.is_none() && self.max_leases.is_none()
-            && self.deposit_per_lease.is_none() && self.karma_per_lease.is_none()
-            && self.anon_min_fee.is_none() && self.anon_max_fee.is_none()
+        self.trusted_deposit.is_none()
+            && self.trusted_karma.is_none()
+            && self.anon_target_share_bps.is_none()
+            && self.max_buyer_slash_bps.is_none()
+            && self.base_leases.is_none()
+            && self.max_leases.is_none()
+            && self.deposit_per_lease.is_none()
+            && self.karma_per_lease.is_none()
+            && self.anon_min_fee.is_none()
+            && self.anon_max_fee.is_none()
     }
 }
 
@@ -183,8 +213,10 @@ pub async fn run(command: PoolCommand, endpoints: &Endpoints, out: &Output) -> a
     let pools = chain.pools();
     match command {
         PoolCommand::Create(args) => {
-            let unbonding = u32::try_from(parse_duration(&args.provider_unbonding).context("--provider-unbonding")?)
-                .context("--provider-unbonding is too long")?;
+            let unbonding = u32::try_from(
+                parse_duration(&args.provider_unbonding).context("--provider-unbonding")?,
+            )
+            .context("--provider-unbonding is too long")?;
             let defaults = Pools::TrustParams {
                 trustedDeposit: u96(&token, "50", "")?,
                 trustedKarma: u96(&token, "10", "")?,
@@ -209,34 +241,63 @@ pub async fn run(command: PoolCommand, endpoints: &Endpoints, out: &Output) -> a
             };
             let summary = format!(
                 "Create pool {:?}: fee {} bps, minimum stake {}, provider unbonding {}",
-                args.name, config.feeBps, token.format(U256::from(config.minStake)), format_duration(unbonding.into())
+                args.name,
+                config.feeBps,
+                token.format(U256::from(config.minStake)),
+                format_duration(unbonding.into())
             );
             let call = pools.createPool(config);
             chain.simulate("creating the pool", &call).await?;
             out.confirm(&summary)?;
             let receipt = chain.send(out, "creating the pool", call).await?;
-            let created = receipt.decoded_log::<Pools::PoolCreated>().context("the receipt has no PoolCreated event")?;
+            let created = receipt
+                .decoded_log::<Pools::PoolCreated>()
+                .context("the receipt has no PoolCreated event")?;
             let id = created.poolId;
-            out.result(&serde_json::json!({"pool_id": id, "tx": receipt.transaction_hash}), || {
-                format!("created pool {id} (tx {})", receipt.transaction_hash)
-            });
+            out.result(
+                &serde_json::json!({"pool_id": id, "tx": receipt.transaction_hash}),
+                || format!("created pool {id} (tx {})", receipt.transaction_hash),
+            );
             Ok(())
         }
         PoolCommand::SetFee { pool, fee_bps } => {
             let mut config = config_of(existing(&chain, pool).await?);
             let old = config.feeBps;
             config.feeBps = fee_bps;
-            update(&chain, out, pool, config, format!("Set pool {pool}'s fee from {old} to {fee_bps} bps (running leases keep theirs)")).await
+            update(
+                &chain,
+                out,
+                pool,
+                config,
+                format!(
+                    "Set pool {pool}'s fee from {old} to {fee_bps} bps (running leases keep theirs)"
+                ),
+            )
+            .await
         }
         PoolCommand::SetTrust { pool, trust } => {
             if trust.is_empty() {
-                bail!("nothing to change: give the trust parameters to set (see `utter pool set-trust --help`)");
+                bail!(
+                    "nothing to change: give the trust parameters to set (see `utter pool set-trust --help`)"
+                );
             }
             let mut config = config_of(existing(&chain, pool).await?);
             config.trust = trust.apply(&token, config.trust)?;
-            update(&chain, out, pool, config, format!("Set pool {pool}'s buyer trust parameters")).await
+            update(
+                &chain,
+                out,
+                pool,
+                config,
+                format!("Set pool {pool}'s buyer trust parameters"),
+            )
+            .await
         }
-        PoolCommand::Rule { report, uphold, dismiss: _, slash } => {
+        PoolCommand::Rule {
+            report,
+            uphold,
+            dismiss: _,
+            slash,
+        } => {
             let trust = chain.buyer_trust();
             let slash = match slash {
                 Some(s) => token.parse(&s)?,
@@ -250,7 +311,15 @@ pub async fn run(command: PoolCommand, endpoints: &Endpoints, out: &Output) -> a
                 if uphold { "Uphold" } else { "Dismiss" },
                 stored.buyer,
                 stored.leaseId,
-                if uphold { format!(", slashing {} to provider {}", token.format(slash), stored.provider) } else { String::new() }
+                if uphold {
+                    format!(
+                        ", slashing {} to provider {}",
+                        token.format(slash),
+                        stored.provider
+                    )
+                } else {
+                    String::new()
+                }
             ))?;
             let receipt = chain.send(out, "ruling on the report", call).await?;
             let resolved = receipt
@@ -267,7 +336,10 @@ pub async fn run(command: PoolCommand, endpoints: &Endpoints, out: &Output) -> a
             let escrow = chain.escrow();
             let call = escrow.withdrawPoolFees(pool, to);
             let amount = chain.simulate("withdrawing pool fees", &call).await?;
-            out.confirm(&format!("Withdraw {} of pool {pool}'s fees to {to}", token.format(amount)))?;
+            out.confirm(&format!(
+                "Withdraw {} of pool {pool}'s fees to {to}",
+                token.format(amount)
+            ))?;
             let receipt = chain.send(out, "withdrawing pool fees", call).await?;
             out.result(&serde_json::json!({"pool_id": pool, "amount": amount.to_string(), "tx": receipt.transaction_hash}), || {
                 format!("withdrew {} (tx {})", token.format(amount), receipt.transaction_hash)
@@ -306,14 +378,21 @@ pub async fn run(command: PoolCommand, endpoints: &Endpoints, out: &Output) -> a
     }
 }
 
-async fn update(chain: &Chain, out: &Output, pool: u32, config: Pools::PoolConfig, summary: String) -> anyhow::Result<()> {
+async fn update(
+    chain: &Chain,
+    out: &Output,
+    pool: u32,
+    config: Pools::PoolConfig,
+    summary: String,
+) -> anyhow::Result<()> {
     let pools = chain.pools();
     let call = pools.updatePool(pool, config);
     chain.simulate("updating the pool", &call).await?;
     out.confirm(&summary)?;
     let receipt = chain.send(out, "updating the pool", call).await?;
-    out.result(&serde_json::json!({"pool_id": pool, "tx": receipt.transaction_hash}), || {
-        format!("updated pool {pool} (tx {})", receipt.transaction_hash)
-    });
+    out.result(
+        &serde_json::json!({"pool_id": pool, "tx": receipt.transaction_hash}),
+        || format!("updated pool {pool} (tx {})", receipt.transaction_hash),
+    );
     Ok(())
 }

@@ -44,7 +44,9 @@ impl Output {
         let mut answer = String::new();
         let read = std::io::stdin().lock().read_line(&mut answer)?;
         if read == 0 {
-            bail!("no answer to the confirmation (stdin is closed): nothing was sent; pass --yes to send without asking");
+            bail!(
+                "no answer to the confirmation (stdin is closed): nothing was sent; pass --yes to send without asking"
+            );
         }
         match answer.trim().to_ascii_lowercase().as_str() {
             "y" | "yes" => Ok(()),
@@ -138,7 +140,10 @@ mod tests {
         let mut table = Table::new(vec!["ID", "PRICE", "REGION"]);
         table.row(vec!["1".into(), "0.36 UTR/h".into(), "eu-west-1".into()]);
         let wide = table.render(200);
-        assert!(wide.contains("REGION") && wide.contains("eu-west-1"), "{wide}");
+        assert!(
+            wide.contains("REGION") && wide.contains("eu-west-1"),
+            "{wide}"
+        );
         let narrow = table.render(16);
         assert!(!narrow.contains("REGION"), "{narrow}");
         assert!(narrow.contains("0.36 UTR/h"), "{narrow}");

@@ -169,13 +169,21 @@ pub enum OfferCommand {
 }
 
 /// Runs `utter provider ...`.
-pub async fn run(command: ProviderCommand, endpoints: &Endpoints, out: &Output) -> anyhow::Result<()> {
+pub async fn run(
+    command: ProviderCommand,
+    endpoints: &Endpoints,
+    out: &Output,
+) -> anyhow::Result<()> {
     let signing = !matches!(command, ProviderCommand::Show { address: Some(_) });
     let chain = Chain::connect(endpoints, signing).await?;
     let token = chain.token.clone();
     let registry = chain.registry();
     match command {
-        ProviderCommand::Join { pool, stake } | ProviderCommand::Stake { pool, amount: stake } => {
+        ProviderCommand::Join { pool, stake }
+        | ProviderCommand::Stake {
+            pool,
+            amount: stake,
+        } => {
             let amount = token.parse(&stake)?;
             let min = chain.pools().minStakeOf(pool).call().await.map_err(|_| {
                 anyhow::anyhow!("there is no pool {pool}: check the id with `utter pool show N`")
@@ -195,9 +203,17 @@ pub async fn run(command: ProviderCommand, endpoints: &Endpoints, out: &Output) 
                 token.format(U256::from(current.bonded)),
                 token.format(U256::from(min))
             ))?;
-            chain.approve(out, chain.deployment.registry, amount).await?;
-            let receipt = chain.send(out, "staking", registry.stake(pool, amount)).await?;
-            done(out, receipt.transaction_hash, format!("staked {} in pool {pool}", token.format(amount)))
+            chain
+                .approve(out, chain.deployment.registry, amount)
+                .await?;
+            let receipt = chain
+                .send(out, "staking", registry.stake(pool, amount))
+                .await?;
+            done(
+                out,
+                receipt.transaction_hash,
+                format!("staked {} in pool {pool}", token.format(amount)),
+            )
         }
         ProviderCommand::Unbond { pool, amount } => {
             let amount = token.parse(&amount)?;
@@ -211,33 +227,54 @@ pub async fn run(command: ProviderCommand, endpoints: &Endpoints, out: &Output) 
             let event = receipt.decoded_log::<ProviderRegistry::UnbondingStarted>();
             let now = chain.now().await?;
             let ends = event.map_or(0, |e| e.unbondingEnds.to::<u64>());
-            done(out, receipt.transaction_hash, format!(
-                "unbonding {}; withdraw it with `utter provider withdraw-stake --pool {pool}` from {}",
-                token.format(amount),
-                When { at: ends, now }
-            ))
+            done(
+                out,
+                receipt.transaction_hash,
+                format!(
+                    "unbonding {}; withdraw it with `utter provider withdraw-stake --pool {pool}` from {}",
+                    token.format(amount),
+                    When { at: ends, now }
+                ),
+            )
         }
         ProviderCommand::WithdrawStake { pool } => {
             let me = chain.me()?;
             let call = registry.withdrawUnbonded(pool, me);
             chain.simulate("withdrawing unbonded stake", &call).await?;
             let stake = registry.stakeOf(pool, me).call().await?;
-            out.confirm(&format!("Withdraw {} of unbonded stake from pool {pool}", token.format(U256::from(stake.unbonding))))?;
+            out.confirm(&format!(
+                "Withdraw {} of unbonded stake from pool {pool}",
+                token.format(U256::from(stake.unbonding))
+            ))?;
             let receipt = chain.send(out, "withdrawing unbonded stake", call).await?;
-            done(out, receipt.transaction_hash, format!("withdrew {}", token.format(U256::from(stake.unbonding))))
+            done(
+                out,
+                receipt.transaction_hash,
+                format!("withdrew {}", token.format(U256::from(stake.unbonding))),
+            )
         }
         ProviderCommand::SetKey { identity } => {
             let text = std::fs::read_to_string(&identity)
                 .with_context(|| format!("cannot read the age identity {}", identity.display()))?;
-            let key = utter_provider_agent::user_data::public_key(&utter_provider_agent::user_data::identity(&text)?);
+            let key = utter_provider_agent::user_data::public_key(
+                &utter_provider_agent::user_data::identity(&text)?,
+            );
             let call = registry.setEncryptionKey(key);
-            chain.simulate("publishing the encryption key", &call).await?;
-            out.confirm(&format!("Publish the encryption key {key} for buyers' user data"))?;
-            let receipt = chain.send(out, "publishing the encryption key", call).await?;
+            chain
+                .simulate("publishing the encryption key", &call)
+                .await?;
+            out.confirm(&format!(
+                "Publish the encryption key {key} for buyers' user data"
+            ))?;
+            let receipt = chain
+                .send(out, "publishing the encryption key", call)
+                .await?;
             done(out, receipt.transaction_hash, format!("published {key}"))
         }
         ProviderCommand::Offer(command) => offer_command(&chain, command, out).await,
-        ProviderCommand::Withdraw { leases, all, to } => withdraw(&chain, leases, all, to, out).await,
+        ProviderCommand::Withdraw { leases, all, to } => {
+            withdraw(&chain, leases, all, to, out).await
+        }
         ProviderCommand::Show { address } => {
             let who = match address {
                 Some(a) => a,
@@ -249,7 +286,9 @@ pub async fn run(command: ProviderCommand, endpoints: &Endpoints, out: &Output) 
 }
 
 fn done(out: &Output, tx: B256, text: String) -> anyhow::Result<()> {
-    out.result(&serde_json::json!({"tx": tx, "done": text}), || format!("{text} (tx {tx})"));
+    out.result(&serde_json::json!({"tx": tx, "done": text}), || {
+        format!("{text} (tx {tx})")
+    });
     Ok(())
 }
 
@@ -266,7 +305,10 @@ fn parse_image(text: &str) -> anyhow::Result<Offers::Image> {
     if name.is_empty() || name.len() > 64 {
         bail!("the image name {name:?} must be 1 to 64 bytes");
     }
-    Ok(Offers::Image { id, name: name.to_owned() })
+    Ok(Offers::Image {
+        id,
+        name: name.to_owned(),
+    })
 }
 
 /// A price as typed, per hour by default, as wei per second (rounded down).
@@ -278,7 +320,11 @@ fn price_per_second(token: &crate::units::Token, text: &str) -> anyhow::Result<U
         None => (text, false),
     };
     let wei = token.parse(amount)?;
-    let price = if per_second { wei } else { wei / U256::from(3600) };
+    let price = if per_second {
+        wei
+    } else {
+        wei / U256::from(3600)
+    };
     if price.is_zero() {
         bail!("the price {text} is under one wei per second: raise it");
     }
@@ -297,23 +343,49 @@ fn apply(
     mut spec: Offers::OfferSpec,
     mut terms: Offers::OfferTerms,
 ) -> anyhow::Result<(Offers::OfferSpec, Offers::OfferTerms)> {
-    if let Some(v) = fields.vcpus { spec.vcpus = v; }
-    if let Some(v) = fields.ram_mib { spec.ramMiB = v; }
-    if let Some(v) = fields.disk_gib { spec.diskGiB = v; }
-    if let Some(v) = fields.gpus { spec.gpuCount = v; }
-    if let Some(v) = fields.gpu_model { spec.gpuModel = v; }
-    if let Some(v) = fields.bandwidth_up_mbps { spec.bandwidthUpMbps = v; }
-    if let Some(v) = fields.bandwidth_down_mbps { spec.bandwidthDownMbps = v; }
-    if let Some(v) = fields.public_ipv4 { spec.publicIpv4 = v; }
-    if let Some(v) = fields.public_ipv6 { spec.publicIpv6 = v; }
-    if let Some(v) = fields.region { spec.region = v; }
+    if let Some(v) = fields.vcpus {
+        spec.vcpus = v;
+    }
+    if let Some(v) = fields.ram_mib {
+        spec.ramMiB = v;
+    }
+    if let Some(v) = fields.disk_gib {
+        spec.diskGiB = v;
+    }
+    if let Some(v) = fields.gpus {
+        spec.gpuCount = v;
+    }
+    if let Some(v) = fields.gpu_model {
+        spec.gpuModel = v;
+    }
+    if let Some(v) = fields.bandwidth_up_mbps {
+        spec.bandwidthUpMbps = v;
+    }
+    if let Some(v) = fields.bandwidth_down_mbps {
+        spec.bandwidthDownMbps = v;
+    }
+    if let Some(v) = fields.public_ipv4 {
+        spec.publicIpv4 = v;
+    }
+    if let Some(v) = fields.public_ipv6 {
+        spec.publicIpv6 = v;
+    }
+    if let Some(v) = fields.region {
+        spec.region = v;
+    }
     if let Some(p) = fields.price {
         let price = price_per_second(&chain.token, &p).context("--price")?;
         terms.pricePerSecond = crate::units::u96(price).context("--price is too high")?;
     }
-    if let Some(v) = fields.capacity { terms.capacity = v; }
-    if let Some(v) = fields.boot_timeout { terms.bootTimeout = seconds_u32(&v, "--boot-timeout")?; }
-    if let Some(v) = fields.retention { terms.retention = seconds_u32(&v, "--retention")?; }
+    if let Some(v) = fields.capacity {
+        terms.capacity = v;
+    }
+    if let Some(v) = fields.boot_timeout {
+        terms.bootTimeout = seconds_u32(&v, "--boot-timeout")?;
+    }
+    if let Some(v) = fields.retention {
+        terms.retention = seconds_u32(&v, "--retention")?;
+    }
     Ok((spec, terms))
 }
 
@@ -321,8 +393,15 @@ async fn offer_command(chain: &Chain, command: OfferCommand, out: &Output) -> an
     let offers = chain.offers();
     let token = &chain.token;
     match command {
-        OfferCommand::Publish { pool, fields, images } => {
-            let images = images.iter().map(|i| parse_image(i)).collect::<anyhow::Result<Vec<_>>>()?;
+        OfferCommand::Publish {
+            pool,
+            fields,
+            images,
+        } => {
+            let images = images
+                .iter()
+                .map(|i| parse_image(i))
+                .collect::<anyhow::Result<Vec<_>>>()?;
             if fields.price.is_none() {
                 bail!("--price is required to publish: tokens per hour, e.g. --price 0.36");
             }
@@ -348,9 +427,14 @@ async fn offer_command(chain: &Chain, command: OfferCommand, out: &Output) -> an
             let names: Vec<&str> = images.iter().map(|i| i.name.as_str()).collect();
             let summary = format!(
                 "Publish an offer in pool {pool}: {} vCPU, {} MiB RAM, {} GiB disk, region {}, {} ({} wei/s), capacity {}, images {}",
-                spec.vcpus, spec.ramMiB, spec.diskGiB, spec.region,
-                token.per_hour(U256::from(terms.pricePerSecond)), terms.pricePerSecond,
-                terms.capacity, names.join(", ")
+                spec.vcpus,
+                spec.ramMiB,
+                spec.diskGiB,
+                spec.region,
+                token.per_hour(U256::from(terms.pricePerSecond)),
+                terms.pricePerSecond,
+                terms.capacity,
+                names.join(", ")
             );
             let call = offers.publishOffer(pool, spec, terms, images);
             chain.simulate("publishing the offer", &call).await?;
@@ -375,21 +459,35 @@ async fn offer_command(chain: &Chain, command: OfferCommand, out: &Output) -> an
                 retention: current.retention,
             };
             let changes_spec = [
-                fields.vcpus.is_some(), fields.ram_mib.is_some(), fields.disk_gib.is_some(),
-                fields.gpus.is_some(), fields.gpu_model.is_some(), fields.bandwidth_up_mbps.is_some(),
-                fields.bandwidth_down_mbps.is_some(), fields.public_ipv4.is_some(),
-                fields.public_ipv6.is_some(), fields.region.is_some(), fields.price.is_some(),
-                fields.capacity.is_some(), fields.boot_timeout.is_some(), fields.retention.is_some(),
+                fields.vcpus.is_some(),
+                fields.ram_mib.is_some(),
+                fields.disk_gib.is_some(),
+                fields.gpus.is_some(),
+                fields.gpu_model.is_some(),
+                fields.bandwidth_up_mbps.is_some(),
+                fields.bandwidth_down_mbps.is_some(),
+                fields.public_ipv4.is_some(),
+                fields.public_ipv6.is_some(),
+                fields.region.is_some(),
+                fields.price.is_some(),
+                fields.capacity.is_some(),
+                fields.boot_timeout.is_some(),
+                fields.retention.is_some(),
             ]
             .into_iter()
             .any(|b| b);
             if !changes_spec && images.is_empty() {
-                bail!("nothing to update: give the fields to change (see `utter provider offer update --help`)");
+                bail!(
+                    "nothing to update: give the fields to change (see `utter provider offer update --help`)"
+                );
             }
             let (spec, terms) = apply(chain, fields, current.spec, terms)?;
             let mut txs = Vec::new();
             let update = offers.updateOffer(id, spec, terms.clone());
-            let images = images.iter().map(|i| parse_image(i)).collect::<anyhow::Result<Vec<_>>>()?;
+            let images = images
+                .iter()
+                .map(|i| parse_image(i))
+                .collect::<anyhow::Result<Vec<_>>>()?;
             let set_images = offers.setImages(id, images.clone());
             if changes_spec {
                 chain.simulate("updating the offer", &update).await?;
@@ -404,21 +502,46 @@ async fn offer_command(chain: &Chain, command: OfferCommand, out: &Output) -> an
                 if images.is_empty() {
                     String::new()
                 } else {
-                    format!(", images {}", images.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", "))
+                    format!(
+                        ", images {}",
+                        images
+                            .iter()
+                            .map(|i| i.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
                 }
             ))?;
             if changes_spec {
-                txs.push(chain.send(out, "updating the offer", update).await?.transaction_hash);
+                txs.push(
+                    chain
+                        .send(out, "updating the offer", update)
+                        .await?
+                        .transaction_hash,
+                );
             }
             if !images.is_empty() {
-                txs.push(chain.send(out, "setting the images", set_images).await?.transaction_hash);
+                txs.push(
+                    chain
+                        .send(out, "setting the images", set_images)
+                        .await?
+                        .transaction_hash,
+                );
             }
-            out.result(&serde_json::json!({"offer_id": id, "txs": txs}), || format!("updated offer {id}"));
+            out.result(&serde_json::json!({"offer_id": id, "txs": txs}), || {
+                format!("updated offer {id}")
+            });
             Ok(())
         }
-        OfferCommand::Pause { id } => status_change(chain, out, "pausing", id, offers.pauseOffer(id)).await,
-        OfferCommand::Resume { id } => status_change(chain, out, "resuming", id, offers.resumeOffer(id)).await,
-        OfferCommand::Retire { id } => status_change(chain, out, "retiring", id, offers.retireOffer(id)).await,
+        OfferCommand::Pause { id } => {
+            status_change(chain, out, "pausing", id, offers.pauseOffer(id)).await
+        }
+        OfferCommand::Resume { id } => {
+            status_change(chain, out, "resuming", id, offers.resumeOffer(id)).await
+        }
+        OfferCommand::Retire { id } => {
+            status_change(chain, out, "retiring", id, offers.retireOffer(id)).await
+        }
     }
 }
 
@@ -435,7 +558,10 @@ async fn status_change<D: alloy::contract::CallDecoder + Clone>(
     out.confirm(&format!("{} offer {id}", capitalized(verb)))?;
     let receipt = chain.send(out, &what, call).await?;
     let status = chain.offers().getOffer(id).call().await?.status;
-    let name = ["none", "active", "paused", "retired"].get(usize::from(status)).copied().unwrap_or("unknown");
+    let name = ["none", "active", "paused", "retired"]
+        .get(usize::from(status))
+        .copied()
+        .unwrap_or("unknown");
     out.result(
         &serde_json::json!({"offer_id": id, "status": name, "tx": receipt.transaction_hash}),
         || format!("offer {id} is {name} (tx {})", receipt.transaction_hash),
@@ -445,7 +571,8 @@ async fn status_change<D: alloy::contract::CallDecoder + Clone>(
 
 fn capitalized(verb: &str) -> String {
     let mut c = verb.chars();
-    c.next().map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
+    c.next()
+        .map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
 }
 
 /// Leases `provider` acknowledged (the leases that can have earnings), oldest first.
@@ -460,14 +587,24 @@ async fn acknowledged_leases(chain: &Chain, provider: Address) -> anyhow::Result
         .get_logs(&filter)
         .await?
         .iter()
-        .filter_map(|log| log.topics().get(1).map(|t| U256::from_be_bytes(t.0).to::<u64>()))
+        .filter_map(|log| {
+            log.topics()
+                .get(1)
+                .map(|t| U256::from_be_bytes(t.0).to::<u64>())
+        })
         .collect();
     ids.sort_unstable();
     ids.dedup();
     Ok(ids)
 }
 
-async fn withdraw(chain: &Chain, leases: Vec<u64>, all: bool, to: Option<Address>, out: &Output) -> anyhow::Result<()> {
+async fn withdraw(
+    chain: &Chain,
+    leases: Vec<u64>,
+    all: bool,
+    to: Option<Address>,
+    out: &Output,
+) -> anyhow::Result<()> {
     let me = chain.me()?;
     let to = to.unwrap_or(me);
     let token = &chain.token;
@@ -482,14 +619,19 @@ async fn withdraw(chain: &Chain, leases: Vec<u64>, all: bool, to: Option<Address
     let mut ids = Vec::new();
     let mut earned = U256::ZERO;
     for id in candidates {
-        let state = escrow.leaseState(U256::from(id)).call().await.map_err(|_| {
-            anyhow::anyhow!("there is no lease {id}: check the ids")
-        })?;
+        let state = escrow
+            .leaseState(U256::from(id))
+            .call()
+            .await
+            .map_err(|_| anyhow::anyhow!("there is no lease {id}: check the ids"))?;
         if !state.earned.is_zero() {
             earned += state.earned;
             ids.push(U256::from(id));
         } else if !all {
-            out.status(format!("lease {id} has nothing to withdraw now ({})", status_name(state.status)));
+            out.status(format!(
+                "lease {id} has nothing to withdraw now ({})",
+                status_name(state.status)
+            ));
         }
     }
     if ids.is_empty() {
@@ -528,7 +670,11 @@ async fn show(chain: &Chain, who: Address, out: &Output) -> anyhow::Result<()> {
         .get_logs(&filter)
         .await?
         .iter()
-        .filter_map(|log| log.topics().get(1).map(|t| U256::from_be_bytes(t.0).to::<u32>()))
+        .filter_map(|log| {
+            log.topics()
+                .get(1)
+                .map(|t| U256::from_be_bytes(t.0).to::<u32>())
+        })
         .collect();
     pools.sort_unstable();
     pools.dedup();
@@ -549,7 +695,12 @@ async fn show(chain: &Chain, who: Address, out: &Output) -> anyhow::Result<()> {
     let key = registry.encryptionKeyOf(who).call().await?;
     let mut earned = U256::ZERO;
     for id in acknowledged_leases(chain, who).await? {
-        earned += chain.escrow().leaseState(U256::from(id)).call().await?.earned;
+        earned += chain
+            .escrow()
+            .leaseState(U256::from(id))
+            .call()
+            .await?
+            .earned;
     }
     let value = serde_json::json!({
         "provider": who,
@@ -596,7 +747,10 @@ mod tests {
         let plain = parse_image("ubuntu-24.04").unwrap();
         assert_eq!(plain.id, keccak256("ubuntu-24.04"));
         let given = parse_image(&format!("debian={}", B256::repeat_byte(7))).unwrap();
-        assert_eq!((given.name.as_str(), given.id), ("debian", B256::repeat_byte(7)));
+        assert_eq!(
+            (given.name.as_str(), given.id),
+            ("debian", B256::repeat_byte(7))
+        );
         assert!(parse_image("x=0x12").is_err());
         assert!(parse_image("").is_err());
     }

@@ -34,7 +34,10 @@ pub fn decode(what: &str, data: &[u8]) -> Revert {
         if data.is_empty() {
             "a revert without a reason".to_owned()
         } else {
-            format!("an unknown error 0x{}", alloy::primitives::hex::encode(data))
+            format!(
+                "an unknown error 0x{}",
+                alloy::primitives::hex::encode(data)
+            )
         }
     });
     let name = error.split([' ', '(']).next().unwrap_or("").to_owned();
@@ -121,7 +124,9 @@ fn advice(name: &str) -> &'static str {
             "The offer's status does not allow this (paused, retired or active already): see `utter offers --status all`."
         }
         "Offers_NotActive" => "The offer is paused or retired: choose another with `utter offers`.",
-        "Offers_UnknownImage" => "The offer does not boot this image: see its images with `utter offers`.",
+        "Offers_UnknownImage" => {
+            "The offer does not boot this image: see its images with `utter offers`."
+        }
         "Offers_InvalidSpec" => "A machine field is out of range (named in the error): fix it.",
         "Offers_InvalidTerms" => {
             "A term is out of range (named in the error): price and capacity above zero, boot timeout 60 s to 1 day, retention at most 30 days."
@@ -139,17 +144,23 @@ fn advice(name: &str) -> &'static str {
         }
         "Pools_InvalidUnbonding" => "Choose an unbonding period from 1 second to a year.",
         "Pools_ZeroMinStake" => "Give a minimum stake above zero.",
-        "Pools_InvalidTargetShare" => "The anonymous target share must be above 0 and at most 10000 bps.",
+        "Pools_InvalidTargetShare" => {
+            "The anonymous target share must be above 0 and at most 10000 bps."
+        }
         "Pools_InvalidAnonFeeBounds" => {
             "The anonymous fee's floor must be at most its ceiling, and above zero unless both are zero."
         }
         "Pools_InvalidLeaseLimits" => "max leases must be above zero and at least base leases.",
-        "Registry_BelowMinStake" => "A first stake must reach the pool's minimum (in the error): stake more.",
+        "Registry_BelowMinStake" => {
+            "A first stake must reach the pool's minimum (in the error): stake more."
+        }
         "Registry_InsufficientBonded" => "You cannot unbond more than is bonded (in the error).",
         "Registry_NothingToWithdraw" => {
             "Nothing has finished unbonding: wait until the time in the error (see `utter provider show`)."
         }
-        "BuyerTrust_InsufficientDeposit" => "You cannot withdraw more than your deposit (in the error).",
+        "BuyerTrust_InsufficientDeposit" => {
+            "You cannot withdraw more than your deposit (in the error)."
+        }
         "BuyerTrust_NothingToWithdraw" => {
             "Nothing has finished unbonding: request a withdrawal first (`utter trust withdraw-request`) and wait out the unbonding (see `utter trust show`)."
         }
@@ -159,7 +170,9 @@ fn advice(name: &str) -> &'static str {
             "Your latest lease ended recently and may still be reported: wait until the time in the error."
         }
         "BuyerTrust_ReportNotOpen" => "The report does not exist or was already ruled on.",
-        "BuyerTrust_SlashTooHigh" => "Slash at most the pool's share of the buyer's deposit (in the error).",
+        "BuyerTrust_SlashTooHigh" => {
+            "Slash at most the pool's share of the buyer's deposit (in the error)."
+        }
         "ERC20InsufficientBalance" => {
             "Your token balance is too low for this (the error shows balance and need): get more tokens."
         }

@@ -220,7 +220,10 @@ mod tests {
         assert_eq!(t.parse(".25").unwrap(), t.one() / U256::from(4));
         assert_eq!(t.parse("1500wei").unwrap(), U256::from(1500));
         assert_eq!(t.parse("2 UTR").unwrap(), U256::from(2) * t.one());
-        assert_eq!(t.parse("1.000000000000000001").unwrap(), t.one() + U256::from(1));
+        assert_eq!(
+            t.parse("1.000000000000000001").unwrap(),
+            t.one() + U256::from(1)
+        );
     }
 
     #[test]
@@ -240,7 +243,10 @@ mod tests {
     #[test]
     fn amounts_format_with_the_symbol_and_no_trailing_zeros() {
         let t = utr();
-        assert_eq!(t.format(U256::from(25) * t.one() / U256::from(2)), "12.5 UTR");
+        assert_eq!(
+            t.format(U256::from(25) * t.one() / U256::from(2)),
+            "12.5 UTR"
+        );
         assert_eq!(t.format(U256::from(3) * t.one()), "3 UTR");
         assert_eq!(t.format(U256::from(1)), "0.000000000000000001 UTR");
         assert_eq!(t.format(U256::ZERO), "0 UTR");

@@ -13,35 +13,112 @@ async fn bad_input_is_explained_and_nothing_is_sent() {
     let nonce = m.nonce(m.buyer).await;
     let balance = m.balance(m.buyer).await;
     let open = |extra: &[&str]| {
-        let mut args = vec!["lease", "open", "--image", IMAGE, "--ssh-key", &ssh, "--yes"];
+        let mut args = vec![
+            "lease",
+            "open",
+            "--image",
+            IMAGE,
+            "--ssh-key",
+            &ssh,
+            "--yes",
+        ];
         args.extend_from_slice(extra);
         m.utter(m.buyer, &args)
     };
 
     let r = open(&["--offer", "99", "--duration", "1h"]);
-    assert!(r.err().contains("no offer 99") && r.err().contains("utter offers"), "{}", r.stderr);
+    assert!(
+        r.err().contains("no offer 99") && r.err().contains("utter offers"),
+        "{}",
+        r.stderr
+    );
     let r = open(&["--offer", &offer, "--amount", "ten"]);
     assert!(r.err().contains("not an amount"), "{}", r.stderr);
     let r = open(&["--offer", &offer, "--duration", "2 hours"]);
     assert!(r.err().contains("not a duration"), "{}", r.stderr);
     let r = open(&["--offer", &offer, "--duration", "30s"]);
     assert!(r.err().contains("minimum 60 seconds"), "{}", r.stderr);
-    let r = m.utter(m.buyer, &["lease", "open", "--image", "windows-95", "--ssh-key", &ssh, "--offer", &offer, "--duration", "1h", "--yes"]);
-    assert!(r.err().contains("does not boot") && r.err().contains(IMAGE), "{}", r.stderr);
+    let r = m.utter(
+        m.buyer,
+        &[
+            "lease",
+            "open",
+            "--image",
+            "windows-95",
+            "--ssh-key",
+            &ssh,
+            "--offer",
+            &offer,
+            "--duration",
+            "1h",
+            "--yes",
+        ],
+    );
+    assert!(
+        r.err().contains("does not boot") && r.err().contains(IMAGE),
+        "{}",
+        r.stderr
+    );
     let r = open(&["--offer", &offer, "--amount", "5000"]);
-    assert!(r.err().contains("get") && r.err().contains("more"), "{}", r.stderr);
+    assert!(
+        r.err().contains("get") && r.err().contains("more"),
+        "{}",
+        r.stderr
+    );
     let r = open(&["--offer", &offer, "--duration", "1h", "--max-fee", "0.001"]);
     assert!(r.err().contains("--max-fee"), "{}", r.stderr);
-    let mut args = vec!["lease", "open", "--image", IMAGE, "--offer", &offer, "--duration", "1h", "--yes"];
+    let mut args = vec![
+        "lease",
+        "open",
+        "--image",
+        IMAGE,
+        "--offer",
+        &offer,
+        "--duration",
+        "1h",
+        "--yes",
+    ];
     let private = m.ssh_key.to_str().unwrap().to_owned();
     args.extend_from_slice(&["--ssh-key", &private]);
     let r = m.utter(m.buyer, &args);
     assert!(r.err().contains("private key"), "{}", r.stderr);
 
     // Without --yes and without an answer, nothing is sent.
-    let r = m.utter_with(Some(m.buyer), &["lease", "open", "--offer", &offer, "--image", IMAGE, "--ssh-key", &ssh, "--duration", "1h"], &[], None);
+    let r = m.utter_with(
+        Some(m.buyer),
+        &[
+            "lease",
+            "open",
+            "--offer",
+            &offer,
+            "--image",
+            IMAGE,
+            "--ssh-key",
+            &ssh,
+            "--duration",
+            "1h",
+        ],
+        &[],
+        None,
+    );
     assert!(r.err().contains("nothing was sent"), "{}", r.stderr);
-    let r = m.utter_with(Some(m.buyer), &["lease", "open", "--offer", &offer, "--image", IMAGE, "--ssh-key", &ssh, "--duration", "1h"], &[], Some("n\n"));
+    let r = m.utter_with(
+        Some(m.buyer),
+        &[
+            "lease",
+            "open",
+            "--offer",
+            &offer,
+            "--image",
+            IMAGE,
+            "--ssh-key",
+            &ssh,
+            "--duration",
+            "1h",
+        ],
+        &[],
+        Some("n\n"),
+    );
     assert!(r.err().contains("not confirmed"), "{}", r.stderr);
 
     assert_eq!(m.nonce(m.buyer).await, nonce, "no transaction was sent");
@@ -53,36 +130,80 @@ async fn a_refused_call_is_named_by_its_contract_error() {
     let m = Market::start("reverts").await;
     let offer = m.offer().await.to_string();
     let ssh = m.ssh_pub.to_str().unwrap().to_owned();
-    m.utter(m.buyer, &["lease", "open", "--offer", &offer, "--image", IMAGE, "--ssh-key", &ssh, "--duration", "1h", "--yes", "--json"]).json();
+    m.utter(
+        m.buyer,
+        &[
+            "lease",
+            "open",
+            "--offer",
+            &offer,
+            "--image",
+            IMAGE,
+            "--ssh-key",
+            &ssh,
+            "--duration",
+            "1h",
+            "--yes",
+            "--json",
+        ],
+    )
+    .json();
     let someone = m.spare[0];
     let nonce = m.nonce(someone).await;
 
     // The contract refuses: its error is named, with what to do.
     let r = m.utter(someone, &["trust", "withdraw", "--yes"]);
-    assert!(r.err().contains("BuyerTrust_NothingToWithdraw"), "{}", r.stderr);
+    assert!(
+        r.err().contains("BuyerTrust_NothingToWithdraw"),
+        "{}",
+        r.stderr
+    );
     assert!(r.err().contains("withdraw-request"), "{}", r.stderr);
     let r = m.utter(someone, &["trust", "withdraw-request", "1", "--yes"]);
-    assert!(r.err().contains("BuyerTrust_InsufficientDeposit"), "{}", r.stderr);
+    assert!(
+        r.err().contains("BuyerTrust_InsufficientDeposit"),
+        "{}",
+        r.stderr
+    );
     let r = m.utter(someone, &["lease", "stop", "1", "--yes"]);
     assert!(r.err().contains("only its buyer"), "{}", r.stderr);
     let r = m.utter(someone, &["provider", "offer", "pause", &offer, "--yes"]);
     assert!(r.err().contains("Offers_NotProvider"), "{}", r.stderr);
-    let r = m.utter(someone, &["pool", "set-fee", "1", "--fee-bps", "100", "--yes"]);
+    let r = m.utter(
+        someone,
+        &["pool", "set-fee", "1", "--fee-bps", "100", "--yes"],
+    );
     assert!(r.err().contains("Pools_NotOperator"), "{}", r.stderr);
-    let r = m.utter(m.operator, &["pool", "set-fee", "1", "--fee-bps", "9000", "--yes"]);
+    let r = m.utter(
+        m.operator,
+        &["pool", "set-fee", "1", "--fee-bps", "9000", "--yes"],
+    );
     assert!(r.err().contains("Pools_FeeTooHigh"), "{}", r.stderr);
     let r = m.utter(someone, &["lease", "top-up", "7", "--amount", "1", "--yes"]);
     assert!(r.err().contains("no lease 7"), "{}", r.stderr);
     assert_eq!(m.nonce(someone).await, nonce, "no transaction was sent");
-    assert_eq!(m.nonce(m.operator).await, 1, "only the demo pool's creation");
+    assert_eq!(
+        m.nonce(m.operator).await,
+        1,
+        "only the demo pool's creation"
+    );
     let _ = U256::ZERO;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unreachable_node_or_indexer_is_named() {
     let m = Market::start("unreachable").await;
-    let r = m.utter_with(Some(m.buyer), &["lease", "show", "1"], &[("UTTER_RPC", "http://127.0.0.1:9")], None);
-    assert!(r.err().contains("cannot reach the chain's RPC"), "{}", r.stderr);
+    let r = m.utter_with(
+        Some(m.buyer),
+        &["lease", "show", "1"],
+        &[("UTTER_RPC", "http://127.0.0.1:9")],
+        None,
+    );
+    assert!(
+        r.err().contains("cannot reach the chain's RPC"),
+        "{}",
+        r.stderr
+    );
     let r = m.utter_with(None, &["offers"], &[], None);
     assert!(r.err().contains("cannot reach the indexer"), "{}", r.stderr);
 }

@@ -17,7 +17,9 @@ use utter_indexer::{
 /// Starts an indexer of `m`'s chain with its API; returns its URL and the stop switch.
 async fn start_indexer(m: &Market) -> (String, watch::Sender<bool>) {
     let path = m.dir.join("index.db");
-    let store = Store::connect(&format!("sqlite://{}", path.display())).await.expect("sqlite opens");
+    let store = Store::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("sqlite opens");
     let config = SyncConfig {
         finality_depth: 0,
         poll_interval: Duration::from_millis(50),
@@ -25,9 +27,15 @@ async fn start_indexer(m: &Market) -> (String, watch::Sender<bool>) {
         ..SyncConfig::default()
     };
     let metrics = Metrics::default();
-    let mut indexer = Indexer::new(store.clone(), m.provider.clone(), m.deployment, config, metrics.clone())
-        .await
-        .expect("the indexer starts");
+    let mut indexer = Indexer::new(
+        store.clone(),
+        m.provider.clone(),
+        m.deployment,
+        config,
+        metrics.clone(),
+    )
+    .await
+    .expect("the indexer starts");
     let context = ApiContext {
         offers: indexer.catalog(),
         store,
@@ -50,7 +58,12 @@ async fn caught_up(m: &Market, url: &str) {
     use alloy::providers::Provider;
     let head = m.provider.get_block_number().await.unwrap();
     for _ in 0..200 {
-        let health: serde_json::Value = reqwest::get(format!("{url}/health")).await.unwrap().json().await.unwrap();
+        let health: serde_json::Value = reqwest::get(format!("{url}/health"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         if health["indexed"].as_u64() >= Some(head) {
             return;
         }
@@ -69,7 +82,9 @@ async fn offers_and_leases_come_from_the_indexer() {
     // No deployment file: the addresses come from the indexer.
     let env_no_file = [("UTTER_INDEXER", url.as_str()), ("UTTER_DEPLOYMENT", "")];
 
-    let listed = m.utter_with(None, &["offers", "--json"], &env_no_file, None).json();
+    let listed = m
+        .utter_with(None, &["offers", "--json"], &env_no_file, None)
+        .json();
     let items = listed["items"].as_array().unwrap();
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["offer_id"], offer);
@@ -87,31 +102,110 @@ async fn offers_and_leases_come_from_the_indexer() {
         let mut args = vec!["offers", "--json"];
         args.extend(filter.iter().copied());
         let page = m.utter_with(None, &args, &env, None).json();
-        assert_eq!(page["items"].as_array().unwrap().len(), 0, "{filter:?} should exclude it");
+        assert_eq!(
+            page["items"].as_array().unwrap().len(),
+            0,
+            "{filter:?} should exclude it"
+        );
     }
-    let page = m.utter_with(None, &["offers", "--json", "--max-price", "0.36", "--min-vcpus", "2", "--image", IMAGE], &env, None).json();
-    assert_eq!(page["items"].as_array().unwrap().len(), 1, "at the limit it is kept");
+    let page = m
+        .utter_with(
+            None,
+            &[
+                "offers",
+                "--json",
+                "--max-price",
+                "0.36",
+                "--min-vcpus",
+                "2",
+                "--image",
+                IMAGE,
+            ],
+            &env,
+            None,
+        )
+        .json();
+    assert_eq!(
+        page["items"].as_array().unwrap().len(),
+        1,
+        "at the limit it is kept"
+    );
     let bad = m.utter_with(None, &["offers", "--sort", "colour"], &env, None);
     assert!(bad.err().contains("sort"), "{}", bad.stderr);
 
     // The table fits the terminal: a narrow one drops columns, and says so.
-    let table = m.utter_with(None, &["offers"], &[("UTTER_INDEXER", url.as_str()), ("COLUMNS", "200")], None);
+    let table = m.utter_with(
+        None,
+        &["offers"],
+        &[("UTTER_INDEXER", url.as_str()), ("COLUMNS", "200")],
+        None,
+    );
     assert!(table.ok, "{}", table.stderr);
-    assert!(table.stdout.contains("0.36 UTC/h") && table.stdout.contains("eu-test-1"), "{}", table.stdout);
-    let narrow = m.utter_with(None, &["offers"], &[("UTTER_INDEXER", url.as_str()), ("COLUMNS", "40")], None);
-    assert!(narrow.stdout.lines().all(|l| l.len() <= 40 || l.starts_with('(')), "{}", narrow.stdout);
+    assert!(
+        table.stdout.contains("0.36 UTC/h") && table.stdout.contains("eu-test-1"),
+        "{}",
+        table.stdout
+    );
+    let narrow = m.utter_with(
+        None,
+        &["offers"],
+        &[("UTTER_INDEXER", url.as_str()), ("COLUMNS", "40")],
+        None,
+    );
+    assert!(
+        narrow
+            .stdout
+            .lines()
+            .all(|l| l.len() <= 40 || l.starts_with('(')),
+        "{}",
+        narrow.stdout
+    );
     assert!(narrow.stdout.contains("hidden"), "{}", narrow.stdout);
 
     // A lease opened through utter shows up in the buyer's list.
     let ssh = m.ssh_pub.to_str().unwrap().to_owned();
     let opened = m
-        .utter_with(Some(m.buyer), &["lease", "open", "--offer", &offer.to_string(), "--image", IMAGE, "--ssh-key", &ssh, "--duration", "1h", "--yes", "--json"], &env_no_file, None)
+        .utter_with(
+            Some(m.buyer),
+            &[
+                "lease",
+                "open",
+                "--offer",
+                &offer.to_string(),
+                "--image",
+                IMAGE,
+                "--ssh-key",
+                &ssh,
+                "--duration",
+                "1h",
+                "--yes",
+                "--json",
+            ],
+            &env_no_file,
+            None,
+        )
         .json();
     caught_up(&m, &url).await;
-    let leases = m.utter_with(Some(m.buyer), &["lease", "list", "--json"], &env, None).json();
+    let leases = m
+        .utter_with(Some(m.buyer), &["lease", "list", "--json"], &env, None)
+        .json();
     assert_eq!(leases["items"][0]["lease_id"], opened["lease_id"]);
     let text = m.utter_with(Some(m.buyer), &["lease", "list"], &env, None);
-    assert!(text.ok && text.stdout.contains("pending"), "{} {}", text.stdout, text.stderr);
-    let other = m.utter_with(None, &["lease", "list", "--buyer", &format!("{:#x}", m.host)], &env, None);
-    assert!(other.ok && other.stdout.contains("has no leases"), "{}", other.stdout);
+    assert!(
+        text.ok && text.stdout.contains("pending"),
+        "{} {}",
+        text.stdout,
+        text.stderr
+    );
+    let other = m.utter_with(
+        None,
+        &["lease", "list", "--buyer", &format!("{:#x}", m.host)],
+        &env,
+        None,
+    );
+    assert!(
+        other.ok && other.stdout.contains("has no leases"),
+        "{}",
+        other.stdout
+    );
 }

@@ -14,16 +14,42 @@ async fn a_buyer_opens_shows_tops_up_and_stops_a_lease() {
     let before = m.balance(m.buyer).await;
 
     let opened = m
-        .utter(m.buyer, &["lease", "open", "--offer", &offer, "--image", IMAGE, "--ssh-key",
-            m.ssh_pub.to_str().unwrap(), "--duration", "1h", "--yes", "--json"])
+        .utter(
+            m.buyer,
+            &[
+                "lease",
+                "open",
+                "--offer",
+                &offer,
+                "--image",
+                IMAGE,
+                "--ssh-key",
+                m.ssh_pub.to_str().unwrap(),
+                "--duration",
+                "1h",
+                "--yes",
+                "--json",
+            ],
+        )
         .json();
     let id = opened["lease_id"].as_u64().expect("a lease id");
     assert_eq!(id, 1);
     let deposit = wei(&opened["deposit"]);
     let fee = wei(&opened["anon_fee"]);
-    assert_eq!(deposit, price() * U256::from(3600), "an hour at the offer's price");
-    assert!(fee > U256::ZERO, "the demo buyer is anonymous: it pays the start fee");
-    assert_eq!(before - m.balance(m.buyer).await, deposit + fee, "the buyer paid deposit and fee");
+    assert_eq!(
+        deposit,
+        price() * U256::from(3600),
+        "an hour at the offer's price"
+    );
+    assert!(
+        fee > U256::ZERO,
+        "the demo buyer is anonymous: it pays the start fee"
+    );
+    assert_eq!(
+        before - m.balance(m.buyer).await,
+        deposit + fee,
+        "the buyer paid deposit and fee"
+    );
     let lease = m.escrow().getLease(U256::from(id)).call().await.unwrap();
     assert_eq!(U256::from(lease.funds), deposit);
     assert_eq!(lease.buyer, m.buyer);
@@ -36,32 +62,84 @@ async fn a_buyer_opens_shows_tops_up_and_stops_a_lease() {
 
     let (started, details) = m.acknowledge(id).await;
     let shown = m
-        .utter_with(None, &["lease", "show", "1", "--json", "--ssh-identity", m.ssh_key.to_str().unwrap()], &[], None)
+        .utter_with(
+            None,
+            &[
+                "lease",
+                "show",
+                "1",
+                "--json",
+                "--ssh-identity",
+                m.ssh_key.to_str().unwrap(),
+            ],
+            &[],
+            None,
+        )
         .json();
     let state = m.escrow().leaseState(U256::from(id)).call().await.unwrap();
     assert_eq!(shown["status"], "running");
-    assert_eq!(wei(&shown["balance"]), state.balance, "the balance now, as the contract says");
+    assert_eq!(
+        wei(&shown["balance"]),
+        state.balance,
+        "the balance now, as the contract says"
+    );
     assert_eq!(shown["paid_until"].as_u64().unwrap(), started + 3600);
     assert_eq!(shown["access"]["host"], details.host);
     assert_eq!(shown["access"]["port"], 2222);
-    assert_eq!(shown["access"]["host_key_fingerprint"], details.host_key_fingerprint);
+    assert_eq!(
+        shown["access"]["host_key_fingerprint"],
+        details.host_key_fingerprint
+    );
 
     // The text view names the status, the balance in tokens and the ssh command.
-    let text = m
-        .utter_with(None, &["lease", "show", "1", "--ssh-identity", m.ssh_key.to_str().unwrap()], &[], None);
+    let text = m.utter_with(
+        None,
+        &[
+            "lease",
+            "show",
+            "1",
+            "--ssh-identity",
+            m.ssh_key.to_str().unwrap(),
+        ],
+        &[],
+        None,
+    );
     assert!(text.ok, "{}", text.stderr);
     assert!(text.stdout.contains("running"), "{}", text.stdout);
     assert!(text.stdout.contains("UTC"), "{}", text.stdout);
-    assert!(text.stdout.contains("ssh -p 2222 ubuntu@203.0.113.7"), "{}", text.stdout);
+    assert!(
+        text.stdout.contains("ssh -p 2222 ubuntu@203.0.113.7"),
+        "{}",
+        text.stdout
+    );
 
     // Top up by an amount: exactly that leaves the buyer and joins the lease's funds.
     let before_top_up = m.balance(m.buyer).await;
-    let funds_before = U256::from(m.escrow().getLease(U256::from(id)).call().await.unwrap().funds);
-    let topped = m.utter(m.buyer, &["lease", "top-up", "1", "--amount", "2.5", "--yes", "--json"]).json();
+    let funds_before = U256::from(
+        m.escrow()
+            .getLease(U256::from(id))
+            .call()
+            .await
+            .unwrap()
+            .funds,
+    );
+    let topped = m
+        .utter(
+            m.buyer,
+            &["lease", "top-up", "1", "--amount", "2.5", "--yes", "--json"],
+        )
+        .json();
     let amount = tokens(5) / U256::from(2);
     assert_eq!(wei(&topped["amount"]), amount);
     assert_eq!(before_top_up - m.balance(m.buyer).await, amount);
-    let funds_after = U256::from(m.escrow().getLease(U256::from(id)).call().await.unwrap().funds);
+    let funds_after = U256::from(
+        m.escrow()
+            .getLease(U256::from(id))
+            .call()
+            .await
+            .unwrap()
+            .funds,
+    );
     assert_eq!(funds_after - funds_before, amount);
     let shown = m.utter(m.buyer, &["lease", "show", "1", "--json"]).json();
     assert_eq!(shown["top_ups"].as_array().unwrap().len(), 1);
@@ -69,14 +147,20 @@ async fn a_buyer_opens_shows_tops_up_and_stops_a_lease() {
 
     // Stop: the refund is everything not billed, to the wei.
     let before_stop = m.balance(m.buyer).await;
-    let stopped = m.utter(m.buyer, &["lease", "stop", "1", "--yes", "--json"]).json();
+    let stopped = m
+        .utter(m.buyer, &["lease", "stop", "1", "--yes", "--json"])
+        .json();
     let refund = wei(&stopped["refund"]);
     assert_eq!(m.balance(m.buyer).await - before_stop, refund);
     let lease = m.escrow().getLease(U256::from(id)).call().await.unwrap();
     assert_eq!(lease.status, 5, "closed");
     let ended_at: u64 = lease.settledAt.to();
     let billed = price() * U256::from(ended_at - started);
-    assert_eq!(refund, deposit + amount - billed, "refund = funds - price x running seconds");
+    assert_eq!(
+        refund,
+        deposit + amount - billed,
+        "refund = funds - price x running seconds"
+    );
     let state = m.escrow().leaseState(U256::from(id)).call().await.unwrap();
     assert_eq!(state.earned, billed, "the provider keeps exactly what ran");
     let shown = m.utter(m.buyer, &["lease", "show", "1", "--json"]).json();
@@ -91,8 +175,25 @@ async fn a_lease_opens_with_user_data_encrypted_to_the_provider() {
     let cloud_init = m.dir.join("cloud-init.yaml");
     std::fs::write(&cloud_init, "#cloud-config\npackages: [htop]\n").unwrap();
     let opened = m
-        .utter(m.buyer, &["lease", "open", "--offer", &offer, "--image", IMAGE, "--ssh-key",
-            m.ssh_pub.to_str().unwrap(), "--amount", "1", "--user-data", cloud_init.to_str().unwrap(), "--yes", "--json"])
+        .utter(
+            m.buyer,
+            &[
+                "lease",
+                "open",
+                "--offer",
+                &offer,
+                "--image",
+                IMAGE,
+                "--ssh-key",
+                m.ssh_pub.to_str().unwrap(),
+                "--amount",
+                "1",
+                "--user-data",
+                cloud_init.to_str().unwrap(),
+                "--yes",
+                "--json",
+            ],
+        )
         .json();
     let id = U256::from(opened["lease_id"].as_u64().unwrap());
     let hash = m.escrow().userDataHash(id).call().await.unwrap();
@@ -101,15 +202,26 @@ async fn a_lease_opens_with_user_data_encrypted_to_the_provider() {
     use alloy::{providers::Provider, rpc::types::Filter, sol_types::SolEvent};
     let logs = m
         .provider
-        .get_logs(&Filter::new().address(m.deployment.escrow).event_signature(LeaseEscrow::LeaseOpened::SIGNATURE_HASH).from_block(0))
+        .get_logs(
+            &Filter::new()
+                .address(m.deployment.escrow)
+                .event_signature(LeaseEscrow::LeaseOpened::SIGNATURE_HASH)
+                .from_block(0),
+        )
         .await
         .unwrap();
-    let opening = logs[0].log_decode::<LeaseEscrow::LeaseOpened>().unwrap().inner.data.opening;
+    let opening = logs[0]
+        .log_decode::<LeaseEscrow::LeaseOpened>()
+        .unwrap()
+        .inner
+        .data
+        .opening;
     let identity = utter_provider_agent::user_data::identity(
         &std::fs::read_to_string(m.dir.join("provider.age")).unwrap(),
     )
     .unwrap();
-    let plain = utter_provider_agent::user_data::decrypt(&identity, &opening.encryptedUserData).unwrap();
+    let plain =
+        utter_provider_agent::user_data::decrypt(&identity, &opening.encryptedUserData).unwrap();
     assert_eq!(plain, b"#cloud-config\npackages: [htop]\n");
 }
 
@@ -118,11 +230,35 @@ async fn a_lease_opens_with_user_data_encrypted_to_the_provider() {
 async fn print_the_text_views() {
     let m = Market::start("views").await;
     let offer = m.offer().await.to_string();
-    let r = m.utter_with(Some(m.buyer), &["lease", "open", "--offer", &offer, "--image", IMAGE, "--ssh-key",
-            m.ssh_pub.to_str().unwrap(), "--duration", "1h"], &[], Some("y\n"));
+    let r = m.utter_with(
+        Some(m.buyer),
+        &[
+            "lease",
+            "open",
+            "--offer",
+            &offer,
+            "--image",
+            IMAGE,
+            "--ssh-key",
+            m.ssh_pub.to_str().unwrap(),
+            "--duration",
+            "1h",
+        ],
+        &[],
+        Some("y\n"),
+    );
     println!("{}\n{}", r.stderr, r.stdout);
     m.acknowledge(1).await;
-    let r = m.utter(m.buyer, &["lease", "show", "1", "--ssh-identity", m.ssh_key.to_str().unwrap()]);
+    let r = m.utter(
+        m.buyer,
+        &[
+            "lease",
+            "show",
+            "1",
+            "--ssh-identity",
+            m.ssh_key.to_str().unwrap(),
+        ],
+    );
     println!("{}\n{}", r.stderr, r.stdout);
     let r = m.utter(m.buyer, &["trust", "show"]);
     println!("{}\n{}", r.stderr, r.stdout);

@@ -61,7 +61,11 @@ impl Run {
     }
 
     pub fn err(&self) -> &str {
-        assert!(!self.ok, "utter succeeded but should not have: {}", self.stdout);
+        assert!(
+            !self.ok,
+            "utter succeeded but should not have: {}",
+            self.stdout
+        );
         &self.stderr
     }
 }
@@ -91,7 +95,9 @@ impl Market {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let deployment_file = dir.join("deployment.json");
-        deployment.save(&deployment_file).expect("save the deployment");
+        deployment
+            .save(&deployment_file)
+            .expect("save the deployment");
 
         let key = ssh_key::PrivateKey::random(
             &mut ssh_key::rand_core::OsRng,
@@ -132,11 +138,20 @@ impl Market {
             .iter()
             .position(|a| *a == who)
             .expect("an anvil account");
-        format!("0x{}", alloy::primitives::hex::encode(self.anvil.keys()[index].to_bytes()))
+        format!(
+            "0x{}",
+            alloy::primitives::hex::encode(self.anvil.keys()[index].to_bytes())
+        )
     }
 
     /// Runs `utter args...` signing as `who` (when given), with stdin `input` (closed when `None`).
-    pub fn utter_with(&self, who: Option<Address>, args: &[&str], env: &[(&str, &str)], input: Option<&str>) -> Run {
+    pub fn utter_with(
+        &self,
+        who: Option<Address>,
+        args: &[&str],
+        env: &[(&str, &str)],
+        input: Option<&str>,
+    ) -> Run {
         let mut command = Command::new(env!("CARGO_BIN_EXE_utter"));
         command
             .args(args)
@@ -148,7 +163,11 @@ impl Market {
             // No indexer unless a test starts one: a command that needs it fails loudly.
             .env("UTTER_INDEXER", "http://127.0.0.1:9")
             .env("TZ", "UTC")
-            .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdin(if input.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         if let Some(who) = who {
@@ -163,7 +182,12 @@ impl Market {
         }
         let mut child = command.spawn().expect("utter runs");
         if let Some(input) = input {
-            child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
         }
         let output = child.wait_with_output().unwrap();
         Run {
@@ -183,10 +207,20 @@ impl Market {
     pub async fn offer(&self) -> u32 {
         let registry = ProviderRegistry::new(self.deployment.registry, &self.provider);
         let token = ComputeToken::new(self.deployment.token, &self.provider);
-        confirm("approve", token.approve(self.deployment.registry, tokens(200)).from(self.host)).await;
+        confirm(
+            "approve",
+            token
+                .approve(self.deployment.registry, tokens(200))
+                .from(self.host),
+        )
+        .await;
         confirm("stake", registry.stake(1, tokens(200)).from(self.host)).await;
         let identity = age::x25519::Identity::generate();
-        std::fs::write(self.dir.join("provider.age"), age::secrecy::ExposeSecret::expose_secret(&identity.to_string())).unwrap();
+        std::fs::write(
+            self.dir.join("provider.age"),
+            age::secrecy::ExposeSecret::expose_secret(&identity.to_string()),
+        )
+        .unwrap();
         let key = utter_provider_agent::user_data::public_key(&identity);
         confirm("set key", registry.setEncryptionKey(key).from(self.host)).await;
         let offers = Offers::new(self.deployment.offers, &self.provider);
@@ -238,7 +272,11 @@ impl Market {
         let receipt = confirm(
             "acknowledge",
             escrow
-                .acknowledge(U256::from(id), Bytes::from(ciphertext), B256::repeat_byte(9))
+                .acknowledge(
+                    U256::from(id),
+                    Bytes::from(ciphertext),
+                    B256::repeat_byte(9),
+                )
                 .from(self.host),
         )
         .await;
@@ -266,7 +304,9 @@ impl Market {
         self.provider.get_transaction_count(who).await.unwrap()
     }
 
-    pub fn escrow(&self) -> utter_bindings::lease_escrow::LeaseEscrow::LeaseEscrowInstance<&DynProvider> {
+    pub fn escrow(
+        &self,
+    ) -> utter_bindings::lease_escrow::LeaseEscrow::LeaseEscrowInstance<&DynProvider> {
         LeaseEscrow::new(self.deployment.escrow, &self.provider)
     }
 }
