@@ -533,18 +533,8 @@ async fn open(args: OpenArgs, endpoints: &Endpoints, out: &Output) -> anyhow::Re
         encryptedUserData: encrypted_user_data,
     };
     let escrow = chain.escrow();
-    let call = escrow.openLease(params);
-    let allowance = chain
-        .token()
-        .allowance(me, chain.deployment.escrow)
-        .call()
-        .await?;
-    let approving = allowance < total_max;
-    if !approving {
-        chain.simulate("opening the lease", &call).await?;
-    }
     let runway = deposit / price;
-    let mut summary = format!(
+    let summary = format!(
         "Open a lease on offer {} ({} in pool {}), image {}\n  price      {} ({} wei/s)\n  deposit    {} (runs {})\n  anon fee   {}{}\n  total      {}",
         args.offer,
         offer.provider,
@@ -566,19 +556,17 @@ async fn open(args: OpenArgs, endpoints: &Endpoints, out: &Output) -> anyhow::Re
         },
         token.format(deposit + fee),
     );
-    if approving {
-        summary.push_str(&format!(
-            "\n  first approve the escrow to take {}",
-            token.format(total_max)
-        ));
-    }
-    out.confirm(&summary)?;
-    if approving {
-        chain
-            .approve(out, chain.deployment.escrow, total_max)
-            .await?;
-    }
-    let receipt = chain.send(out, "opening the lease", call).await?;
+    let receipt = chain
+        .pay(
+            out,
+            "opening the lease",
+            chain.deployment.escrow,
+            total_max,
+            Some(summary),
+            |p| escrow.openLeaseWithPermit(params.clone(), p.deadline, p.v, p.r, p.s),
+            escrow.openLease(params.clone()),
+        )
+        .await?;
     let opened = receipt
         .decoded_log::<LeaseEscrow::LeaseOpened>()
         .context("the receipt has no LeaseOpened event")?;
@@ -848,32 +836,20 @@ pub async fn send_top_up(
     summary: Option<String>,
     out: &Output,
 ) -> anyhow::Result<B256> {
-    let me = chain.me()?;
     chain.check_balance(amount).await?;
     let escrow = chain.escrow();
-    let call = escrow.topUp(U256::from(id), amount);
-    let allowance = chain
-        .token()
-        .allowance(me, chain.deployment.escrow)
-        .call()
+    let lease = U256::from(id);
+    let receipt = chain
+        .pay(
+            out,
+            "topping up the lease",
+            chain.deployment.escrow,
+            amount,
+            summary,
+            |p| escrow.topUpWithPermit(lease, amount, p.deadline, p.v, p.r, p.s),
+            escrow.topUp(lease, amount),
+        )
         .await?;
-    let approving = allowance < amount;
-    if !approving {
-        chain.simulate("topping up the lease", &call).await?;
-    }
-    if let Some(mut summary) = summary {
-        if approving {
-            summary.push_str(&format!(
-                "\n  first approve the escrow to take {}",
-                chain.token.format(amount)
-            ));
-        }
-        out.confirm(&summary)?;
-    }
-    if approving {
-        chain.approve(out, chain.deployment.escrow, amount).await?;
-    }
-    let receipt = chain.send(out, "topping up the lease", call).await?;
     Ok(receipt.transaction_hash)
 }
 

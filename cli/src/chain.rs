@@ -9,6 +9,11 @@ use alloy::{
     providers::{DynProvider, Provider, ProviderBuilder},
     rpc::types::TransactionReceipt,
 };
+use alloy::{
+    primitives::B256,
+    signers::{SignerSync, local::PrivateKeySigner},
+    sol_types::SolStruct,
+};
 use anyhow::{Context, bail};
 use std::path::PathBuf;
 use utter_bindings::{
@@ -39,6 +44,33 @@ pub struct Chain {
     pub token: Token,
     /// The signer's address.
     pub sender: Option<Address>,
+    /// The signer, for permits.
+    signer: Option<PrivateKeySigner>,
+}
+
+alloy::sol! {
+    /// The ERC-2612 permit message.
+    struct Permit {
+        address owner;
+        address spender;
+        uint256 value;
+        uint256 nonce;
+        uint256 deadline;
+    }
+}
+
+/// A signed ERC-2612 permit: the escrow's `...WithPermit` calls take it instead of a prior approval
+/// transaction, so a payment is one transaction and can be simulated before anything is sent.
+#[derive(Clone, Copy, Debug)]
+pub struct SignedPermit {
+    /// Until when it is valid.
+    pub deadline: U256,
+    /// The signature's recovery byte (27 or 28).
+    pub v: u8,
+    /// The signature's r.
+    pub r: B256,
+    /// The signature's s.
+    pub s: B256,
 }
 
 /// The deployment from `--deployment`, or from the indexer's `/v1/deployment`.
@@ -64,14 +96,13 @@ impl Chain {
                 endpoints.rpc
             )
         })?;
-        let (provider, sender) = if signing || endpoints.keys.is_given() {
+        let (provider, signer) = if signing || endpoints.keys.is_given() {
             let signer = endpoints.keys.signer()?;
-            let sender = signer.address();
             let provider = ProviderBuilder::new()
-                .wallet(EthereumWallet::from(signer))
+                .wallet(EthereumWallet::from(signer.clone()))
                 .connect_http(url)
                 .erased();
-            (provider, Some(sender))
+            (provider, Some(signer))
         } else {
             (ProviderBuilder::new().connect_http(url).erased(), None)
         };
@@ -100,7 +131,8 @@ impl Chain {
             token: Token { symbol, decimals },
             provider,
             deployment,
-            sender,
+            sender: signer.as_ref().map(PrivateKeySigner::address),
+            signer,
         })
     }
 
@@ -231,6 +263,92 @@ impl Chain {
         self.send(out, "approving the tokens", token.approve(spender, amount))
             .await?;
         Ok(())
+    }
+}
+
+impl Chain {
+    /// Signs a permit for `spender` to take `value` of the signer's tokens within the hour, or `None`
+    /// when the token's EIP-712 domain is not the one expected (then an approval is sent instead).
+    pub async fn permit(
+        &self,
+        spender: Address,
+        value: U256,
+    ) -> anyhow::Result<Option<SignedPermit>> {
+        let signer = self.signer.as_ref().context("this command needs a key")?;
+        let token = self.token();
+        let name = token.name().call().await?;
+        let domain = alloy::sol_types::eip712_domain! {
+            name: name,
+            version: "1",
+            chain_id: self.deployment.chain_id,
+            verifying_contract: self.deployment.token,
+        };
+        if token.DOMAIN_SEPARATOR().call().await? != domain.separator() {
+            return Ok(None);
+        }
+        let deadline = U256::from(self.now().await? + 3600);
+        let message = Permit {
+            owner: signer.address(),
+            spender,
+            value,
+            nonce: token.nonces(signer.address()).call().await?,
+            deadline,
+        };
+        let signature = signer.sign_hash_sync(&message.eip712_signing_hash(&domain))?;
+        Ok(Some(SignedPermit {
+            deadline,
+            v: 27 + u8::from(signature.v()),
+            r: signature.r().into(),
+            s: signature.s().into(),
+        }))
+    }
+}
+
+impl Chain {
+    /// Pays `amount` of the signer's tokens to `spender` through a call: with a permit when the token
+    /// takes one (`with_permit`; one transaction, simulated before `summary` is confirmed), else
+    /// `plain` after an approval when the allowance is short. `summary: None` means already confirmed.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn pay<'a, D1, D2>(
+        &self,
+        out: &Output,
+        what: &str,
+        spender: Address,
+        amount: U256,
+        summary: Option<String>,
+        with_permit: impl FnOnce(SignedPermit) -> CallBuilder<&'a DynProvider, D1>,
+        plain: CallBuilder<&'a DynProvider, D2>,
+    ) -> anyhow::Result<TransactionReceipt>
+    where
+        D1: CallDecoder + Clone,
+        D2: CallDecoder + Clone,
+    {
+        if let Some(permit) = self.permit(spender, amount).await? {
+            let call = with_permit(permit);
+            self.simulate(what, &call).await?;
+            if let Some(summary) = summary {
+                out.confirm(&summary)?;
+            }
+            return self.send(out, what, call).await;
+        }
+        let allowance = self.token().allowance(self.me()?, spender).call().await?;
+        let approving = allowance < amount;
+        if !approving {
+            self.simulate(what, &plain).await?;
+        }
+        if let Some(mut summary) = summary {
+            if approving {
+                summary.push_str(&format!(
+                    "\n  first approve {spender} to take {}",
+                    self.token.format(amount)
+                ));
+            }
+            out.confirm(&summary)?;
+        }
+        if approving {
+            self.approve(out, spender, amount).await?;
+        }
+        self.send(out, what, plain).await
     }
 }
 

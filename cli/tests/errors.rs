@@ -148,6 +148,45 @@ async fn a_refused_call_is_named_by_its_contract_error() {
         ],
     )
     .json();
+    // The anonymous buyer may hold two leases in the demo pool: the third is refused by the
+    // escrow in the simulation, before anything is sent.
+    m.utter(
+        m.buyer,
+        &[
+            "lease",
+            "open",
+            "--offer",
+            &offer,
+            "--image",
+            IMAGE,
+            "--ssh-key",
+            &ssh,
+            "--duration",
+            "1h",
+            "--yes",
+        ],
+    );
+    let nonce = m.nonce(m.buyer).await;
+    let r = m.utter(
+        m.buyer,
+        &[
+            "lease",
+            "open",
+            "--offer",
+            &offer,
+            "--image",
+            IMAGE,
+            "--ssh-key",
+            &ssh,
+            "--duration",
+            "1h",
+            "--yes",
+        ],
+    );
+    assert!(r.err().contains("Escrow_BuyerLimitReached"), "{}", r.stderr);
+    assert!(r.err().contains("utter trust deposit"), "{}", r.stderr);
+    assert_eq!(m.nonce(m.buyer).await, nonce, "nothing was sent");
+
     let someone = m.spare[0];
     let nonce = m.nonce(someone).await;
 

@@ -12,6 +12,7 @@ async fn a_buyer_opens_shows_tops_up_and_stops_a_lease() {
     let m = Market::start("lifecycle").await;
     let offer = m.offer().await.to_string();
     let before = m.balance(m.buyer).await;
+    let nonce = m.nonce(m.buyer).await;
 
     let opened = m
         .utter(
@@ -34,6 +35,11 @@ async fn a_buyer_opens_shows_tops_up_and_stops_a_lease() {
         .json();
     let id = opened["lease_id"].as_u64().expect("a lease id");
     assert_eq!(id, 1);
+    assert_eq!(
+        m.nonce(m.buyer).await,
+        nonce + 1,
+        "one transaction: the permit is signed, not sent"
+    );
     let deposit = wei(&opened["deposit"]);
     let fee = wei(&opened["anon_fee"]);
     assert_eq!(

@@ -151,24 +151,25 @@ async fn a_provider_and_an_operator_run_a_pool() {
 
     // A buyer leases it for 100 s; the provider acknowledges, it runs, the provider withdraws.
     let ssh = m.ssh_pub.to_str().unwrap().to_owned();
-    let opened = m.utter(
-        m.buyer,
-        &[
-            "lease",
-            "open",
-            "--offer",
-            &id,
-            "--image",
-            "debian-12",
-            "--ssh-key",
-            &ssh,
-            "--duration",
-            "100s",
-            "--yes",
-            "--json",
-        ],
-    )
-    .json();
+    let opened = m
+        .utter(
+            m.buyer,
+            &[
+                "lease",
+                "open",
+                "--offer",
+                &id,
+                "--image",
+                "debian-12",
+                "--ssh-key",
+                &ssh,
+                "--duration",
+                "100s",
+                "--yes",
+                "--json",
+            ],
+        )
+        .json();
     let fresh = m.fresh();
     let escrow = LeaseEscrow::new(m.deployment.escrow, &fresh);
     let access = common::access::encrypt(
