@@ -139,7 +139,7 @@ fn price_limit(token: &Token, text: &str, maximum: bool) -> anyhow::Result<U256>
 /// Runs `utter offers`.
 pub async fn offers(args: OffersArgs, endpoints: &Endpoints, out: &Output) -> anyhow::Result<()> {
     let indexer = Indexer::new(&endpoints.indexer);
-    let token = token_from_indexer_or_chain(endpoints).await?;
+    let token = token_from_indexer_or_chain(endpoints, out).await;
     let mut query: Vec<(&str, String)> = Vec::new();
     let mut put = |name, value: Option<String>| {
         if let Some(value) = value {
@@ -225,13 +225,25 @@ pub async fn offers(args: OffersArgs, endpoints: &Endpoints, out: &Output) -> an
     Ok(())
 }
 
-/// The token's unit, read from the chain (the deployment from `--deployment` or the indexer).
-async fn token_from_indexer_or_chain(endpoints: &Endpoints) -> anyhow::Result<Token> {
+/// The token's unit, read from the chain (the deployment from `--deployment` or the indexer); raw
+/// wei, with a note, when the chain cannot be reached (the indexer alone still lists offers).
+async fn token_from_indexer_or_chain(endpoints: &Endpoints, out: &Output) -> Token {
     let reader = Endpoints {
         keys: Default::default(),
         ..endpoints.clone()
     };
-    Ok(Chain::connect(&reader, false).await?.token)
+    match Chain::connect(&reader, false).await {
+        Ok(chain) => chain.token,
+        Err(error) => {
+            out.status(format!(
+                "note: amounts are in wei, the token's unit could not be read: {error:#}"
+            ));
+            Token {
+                symbol: "wei".into(),
+                decimals: 0,
+            }
+        }
+    }
 }
 
 /// How much to pay: for a duration at the lease's price, or an amount.
@@ -802,7 +814,7 @@ async fn list(buyer: Option<Address>, endpoints: &Endpoints, out: &Output) -> an
         println!("{buyer} has no leases: open one with `utter lease open`");
         return Ok(());
     }
-    let token = token_from_indexer_or_chain(endpoints).await?;
+    let token = token_from_indexer_or_chain(endpoints, out).await;
     let wei = |s: &str| U256::from_str_radix(s, 10).unwrap_or_default();
     let mut table = Table::new(vec![
         "ID",

@@ -81,6 +81,13 @@ pub async fn run(args: KeepAliveArgs, endpoints: &Endpoints, out: &Output) -> an
         format_duration(every),
         token.format(cap)
     ))?;
+    // Ctrl-C is caught from the start, so a top-up in flight is finished and reported, not cut off.
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = stop.send(true);
+        }
+    });
     let mut spent = U256::ZERO;
     let mut top_ups = Vec::new();
     let reason = loop {
@@ -130,9 +137,12 @@ pub async fn run(args: KeepAliveArgs, endpoints: &Endpoints, out: &Output) -> an
         if args.once {
             break format!("checked lease {} once", args.id);
         }
+        if *stopped.borrow() {
+            break "stopped by Ctrl-C".to_owned();
+        }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(every)) => {}
-            _ = tokio::signal::ctrl_c() => break "stopped by Ctrl-C".to_owned(),
+            _ = stopped.changed() => break "stopped by Ctrl-C".to_owned(),
         }
     };
     let after = report(&chain, args.id, None).await?;
