@@ -273,3 +273,63 @@ async fn print_the_text_views() {
     let r = m.utter(m.host, &["pool", "show", "1"]);
     println!("{}\n{}", r.stderr, r.stdout);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lease_that_ran_dry_shows_halted_and_a_top_up_resumes_it() {
+    let m = Market::start("halted").await;
+    let offer = m.offer().await.to_string();
+    let ssh = m.ssh_pub.to_str().unwrap().to_owned();
+    m.utter(
+        m.buyer,
+        &[
+            "lease",
+            "open",
+            "--offer",
+            &offer,
+            "--image",
+            IMAGE,
+            "--ssh-key",
+            &ssh,
+            "--duration",
+            "2m",
+            "--yes",
+            "--json",
+        ],
+    )
+    .json();
+    let (started, _) = m.acknowledge(1).await;
+    utter_testkit::anvil::warp(&m.provider, 300).await.unwrap();
+    let shown = m.utter(m.buyer, &["lease", "show", "1", "--json"]).json();
+    assert_eq!(shown["status"], "halted");
+    assert_eq!(wei(&shown["balance"]), U256::ZERO);
+    assert_eq!(
+        shown["paid_until"].as_u64().unwrap(),
+        started + 120,
+        "it ran dry after two minutes"
+    );
+    let text = m.utter(m.buyer, &["lease", "show", "1"]);
+    assert!(text.stdout.contains("top up to resume"), "{}", text.stdout);
+
+    // Under 60 s of funds cannot resume it: the escrow's refusal, named.
+    let r = m.utter(
+        m.buyer,
+        &["lease", "top-up", "1", "--duration", "30s", "--yes"],
+    );
+    assert!(r.err().contains("Escrow_DepositTooSmall"), "{}", r.stderr);
+    let resumed = m
+        .utter(
+            m.buyer,
+            &[
+                "lease",
+                "top-up",
+                "1",
+                "--duration",
+                "10m",
+                "--yes",
+                "--json",
+            ],
+        )
+        .json();
+    assert_eq!(resumed["status"], "restart_pending");
+    assert_eq!(wei(&resumed["balance"]), price() * U256::from(600));
+}
