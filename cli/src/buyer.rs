@@ -113,29 +113,6 @@ struct OfferPage {
     next_cursor: Option<String>,
 }
 
-/// A price limit as typed (per hour by default, or `/s`) as wei per second, rounded so that the
-/// limit holds exactly: down for a maximum, up for a minimum.
-fn price_limit(token: &Token, text: &str, maximum: bool) -> anyhow::Result<U256> {
-    let (amount, per_second) = match text.rsplit_once('/') {
-        Some((amount, "s")) => (amount, true),
-        Some((amount, "h")) => (amount, false),
-        Some((_, unit)) => {
-            bail!("the price unit /{unit} is unknown: write /h (per hour) or /s (per second)")
-        }
-        None => (text, false),
-    };
-    let wei = token.parse(amount)?;
-    if per_second {
-        return Ok(wei);
-    }
-    let hour = U256::from(3600);
-    Ok(if maximum {
-        wei / hour
-    } else {
-        wei.div_ceil(hour)
-    })
-}
-
 /// Runs `utter offers`.
 pub async fn offers(args: OffersArgs, endpoints: &Endpoints, out: &Output) -> anyhow::Result<()> {
     let indexer = Indexer::new(&endpoints.indexer);
@@ -157,14 +134,14 @@ pub async fn offers(args: OffersArgs, endpoints: &Endpoints, out: &Output) -> an
     put(
         "max_price",
         args.max_price
-            .map(|p| price_limit(&token, &p, true).map(|w| w.to_string()))
+            .map(|p| token.parse_price(&p, false).map(|w| w.to_string()))
             .transpose()
             .context("--max-price")?,
     );
     put(
         "min_price",
         args.min_price
-            .map(|p| price_limit(&token, &p, false).map(|w| w.to_string()))
+            .map(|p| token.parse_price(&p, true).map(|w| w.to_string()))
             .transpose()
             .context("--min-price")?,
     );
@@ -355,6 +332,16 @@ pub async fn lease(
     }
 }
 
+/// The names of `OfferStatus`.
+pub fn offer_status_name(status: u8) -> &'static str {
+    match status {
+        1 => "active",
+        2 => "paused",
+        3 => "retired",
+        _ => "unknown",
+    }
+}
+
 /// The names of `LeaseStatus`.
 pub fn status_name(status: u8) -> &'static str {
     match status {
@@ -452,9 +439,7 @@ async fn open(args: OpenArgs, endpoints: &Endpoints, out: &Output) -> anyhow::Re
         bail!(
             "offer {} is {} and takes no new leases: choose another with `utter offers`",
             args.offer,
-            ["none", "active", "paused", "retired"]
-                .get(usize::from(offer.status))
-                .unwrap_or(&"unknown")
+            offer_status_name(offer.status)
         );
     }
     let images = offer_images(&chain, args.offer).await?;
@@ -1071,22 +1056,4 @@ async fn show_trust(
         text
     });
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn price_limits_round_so_the_limit_holds() {
-        let t = Token {
-            symbol: "UTR".into(),
-            decimals: 18,
-        };
-        assert_eq!(price_limit(&t, "3600wei", true).unwrap(), U256::from(1));
-        assert_eq!(price_limit(&t, "3601wei/h", true).unwrap(), U256::from(1));
-        assert_eq!(price_limit(&t, "3601wei", false).unwrap(), U256::from(2));
-        assert_eq!(price_limit(&t, "5wei/s", true).unwrap(), U256::from(5));
-        assert!(price_limit(&t, "5/d", true).is_err());
-    }
 }

@@ -1,7 +1,7 @@
 //! What providers do: join a pool with a stake, publish and manage offers, withdraw earnings, unbond.
 
 use crate::{
-    buyer::{offer, status_name},
+    buyer::{offer, offer_status_name, status_name},
     chain::{Chain, Endpoints},
     output::Output,
     units::{When, parse_duration},
@@ -311,26 +311,6 @@ fn parse_image(text: &str) -> anyhow::Result<Offers::Image> {
     })
 }
 
-/// A price as typed, per hour by default, as wei per second (rounded down).
-fn price_per_second(token: &crate::units::Token, text: &str) -> anyhow::Result<U256> {
-    let (amount, per_second) = match text.rsplit_once('/') {
-        Some((a, "s")) => (a, true),
-        Some((a, "h")) => (a, false),
-        Some((_, unit)) => bail!("the price unit /{unit} is unknown: write /h or /s"),
-        None => (text, false),
-    };
-    let wei = token.parse(amount)?;
-    let price = if per_second {
-        wei
-    } else {
-        wei / U256::from(3600)
-    };
-    if price.is_zero() {
-        bail!("the price {text} is under one wei per second: raise it");
-    }
-    Ok(price)
-}
-
 fn seconds_u32(text: &str, what: &str) -> anyhow::Result<u32> {
     u32::try_from(parse_duration(text).with_context(|| what.to_owned())?)
         .with_context(|| format!("{what} is too long"))
@@ -374,7 +354,10 @@ fn apply(
         spec.region = v;
     }
     if let Some(p) = fields.price {
-        let price = price_per_second(&chain.token, &p).context("--price")?;
+        let price = chain.token.parse_price(&p, false).context("--price")?;
+        if price.is_zero() {
+            bail!("--price {p} is under one wei per second: raise it");
+        }
         terms.pricePerSecond = crate::units::u96(price).context("--price is too high")?;
     }
     if let Some(v) = fields.capacity {
@@ -558,10 +541,7 @@ async fn status_change<D: alloy::contract::CallDecoder + Clone>(
     out.confirm(&format!("{} offer {id}", capitalized(verb)))?;
     let receipt = chain.send(out, &what, call).await?;
     let status = chain.offers().getOffer(id).call().await?.status;
-    let name = ["none", "active", "paused", "retired"]
-        .get(usize::from(status))
-        .copied()
-        .unwrap_or("unknown");
+    let name = offer_status_name(status);
     out.result(
         &serde_json::json!({"offer_id": id, "status": name, "tx": receipt.transaction_hash}),
         || format!("offer {id} is {name} (tx {})", receipt.transaction_hash),

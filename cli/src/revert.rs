@@ -179,9 +179,42 @@ fn advice(name: &str) -> &'static str {
         "ERC20InsufficientAllowance" => {
             "The contract may not take enough of your tokens: run the command again to approve them."
         }
-        _ => "Check the command's arguments against the contract's rules.",
+        "Registry_ZeroKey" => "Give a non-zero encryption key.",
+        "Registry_NotEscrow" | "Registry_InvalidShare" | "Escrow_NotBuyerTrust" => {
+            "Only the contracts themselves may do this."
+        }
+        "BuyerTrust_NotLeaseProvider" => "Only the lease's provider may report its buyer.",
+        "BuyerTrust_AlreadyReported" => "This lease was reported already.",
+        "BuyerTrust_ReportWindowClosed" => {
+            "The lease ended more than 7 days ago: it can no longer be reported."
+        }
+        "BuyerTrust_InvalidEvidence" => "Give an evidence URI of 1 to 256 bytes.",
+        "ERC2612ExpiredSignature" | "ERC2612InvalidSigner" | "InvalidAccountNonce" => {
+            "The token permit was not accepted: run the command again."
+        }
+        _ => GENERIC,
     }
 }
+
+/// The advice for an error no contract of utter declares.
+const GENERIC: &str = "Check the command's arguments against the contract's rules.";
+
+/// Errors users never meet through this CLI (internal guards and checks of other code paths).
+#[cfg(test)]
+const INTERNAL: &[&str] = &[
+    "ReentrancyGuardReentrantCall",
+    "SafeCastOverflowedUintDowncast",
+    "SafeERC20FailedOperation",
+    "ECDSAInvalidSignature",
+    "ECDSAInvalidSignatureLength",
+    "ECDSAInvalidSignatureS",
+    "ERC20InvalidApprover",
+    "ERC20InvalidReceiver",
+    "ERC20InvalidSender",
+    "ERC20InvalidSpender",
+    "InvalidShortString",
+    "StringTooLong",
+];
 
 #[cfg(test)]
 mod tests {
@@ -211,6 +244,28 @@ mod tests {
         }
         .abi_encode();
         assert_eq!(decode("x", &data).name(), "ERC20InsufficientBalance");
+    }
+
+    #[test]
+    fn every_error_a_user_can_meet_has_its_own_advice() {
+        let mut missing = Vec::new();
+        for abi in [
+            utter_bindings::abi::LEASE_ESCROW,
+            utter_bindings::abi::OFFERS,
+            utter_bindings::abi::POOLS,
+            utter_bindings::abi::PROVIDER_REGISTRY,
+            utter_bindings::abi::BUYER_TRUST,
+            utter_bindings::abi::COMPUTE_TOKEN,
+        ] {
+            let items: Vec<serde_json::Value> = serde_json::from_str(abi).unwrap();
+            for item in items.iter().filter(|i| i["type"] == "error") {
+                let name = item["name"].as_str().unwrap();
+                if advice(name) == GENERIC && !INTERNAL.contains(&name) {
+                    missing.push(name.to_owned());
+                }
+            }
+        }
+        assert!(missing.is_empty(), "errors without advice: {missing:?}");
     }
 
     #[test]

@@ -18,6 +18,9 @@ pub enum UnitError {
     /// Does not fit in 256 bits.
     #[error("{0:?} is too large")]
     TooLarge(String),
+    /// A price with an unknown time unit.
+    #[error("the price unit /{0} is unknown: write /h (per hour, the default) or /s (per second)")]
+    BadPriceUnit(String),
     /// Not a duration.
     #[error(
         "{0:?} is not a duration: write a whole number with s, m, h or d (90s, 10m, 2h, 1d), or several (1h30m)"
@@ -98,6 +101,25 @@ impl Token {
         }
         let digits = format!("{fraction:0>width$}", width = usize::from(self.decimals));
         format!("{whole}.{}", digits.trim_end_matches('0'))
+    }
+
+    /// A price as typed, tokens per hour (`0.36`, `0.36/h`) or per second (`1000wei/s`), as wei per
+    /// second; a price per hour is rounded `up` or down so that a limit holds exactly (down for a
+    /// maximum, up for a minimum).
+    pub fn parse_price(&self, text: &str, up: bool) -> Result<U256, UnitError> {
+        let (amount, per_second) = match text.rsplit_once('/') {
+            Some((amount, "s")) => (amount, true),
+            Some((amount, "h")) => (amount, false),
+            Some((_, unit)) => return Err(UnitError::BadPriceUnit(unit.to_owned())),
+            None => (text, false),
+        };
+        let wei = self.parse(amount)?;
+        let hour = U256::from(3600);
+        Ok(match (per_second, up) {
+            (true, _) => wei,
+            (false, false) => wei / hour,
+            (false, true) => wei.div_ceil(hour),
+        })
     }
 
     /// A price per second as a price per hour, which people compare more easily.
@@ -250,6 +272,23 @@ mod tests {
         assert_eq!(t.format(U256::from(3) * t.one()), "3 UTR");
         assert_eq!(t.format(U256::from(1)), "0.000000000000000001 UTR");
         assert_eq!(t.format(U256::ZERO), "0 UTR");
+    }
+
+    #[test]
+    fn prices_round_so_a_limit_holds() {
+        let t = utr();
+        assert_eq!(t.parse_price("3600wei", false).unwrap(), U256::from(1));
+        assert_eq!(t.parse_price("3601wei/h", false).unwrap(), U256::from(1));
+        assert_eq!(t.parse_price("3601wei", true).unwrap(), U256::from(2));
+        assert_eq!(t.parse_price("5wei/s", false).unwrap(), U256::from(5));
+        assert_eq!(
+            t.parse_price("0.36", false).unwrap(),
+            t.one() / U256::from(10_000)
+        );
+        assert!(matches!(
+            t.parse_price("5/d", false),
+            Err(UnitError::BadPriceUnit(_))
+        ));
     }
 
     #[test]
