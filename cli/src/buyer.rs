@@ -306,6 +306,12 @@ pub enum LeaseCommand {
         /// The lease.
         id: u64,
     },
+    /// Take back a lease the provider never booted by its deadline: full refund plus a share of the
+    /// provider's stake.
+    Reclaim {
+        /// The lease.
+        id: u64,
+    },
     /// Keep a lease funded: top it up whenever its runway falls under a target, within a cap.
     KeepAlive(keep_alive::KeepAliveArgs),
 }
@@ -328,6 +334,7 @@ pub async fn lease(
             top_up(&chain, id, &funding, out).await
         }
         LeaseCommand::Stop { id } => stop(endpoints, id, out).await,
+        LeaseCommand::Reclaim { id } => reclaim(endpoints, id, out).await,
         LeaseCommand::KeepAlive(args) => keep_alive::run(args, endpoints, out).await,
     }
 }
@@ -738,6 +745,11 @@ async fn show(
                 When { at: until, now: r.as_of },
                 When { at: r.deadline, now: r.as_of }
             )),
+            ("pending" | "restart_pending", _) if r.deadline < r.as_of => text.push_str(&format!(
+                "\n  never acknowledged: the deadline passed {}; take it back with `utter lease reclaim {}`",
+                When { at: r.deadline, now: r.as_of },
+                r.lease_id
+            )),
             ("pending" | "restart_pending", _) => text.push_str(&format!(
                 "\n  not billed until the provider acknowledges; deadline {}",
                 When { at: r.deadline, now: r.as_of }
@@ -911,6 +923,50 @@ async fn stop(endpoints: &Endpoints, id: u64, out: &Output) -> anyhow::Result<()
     out.result(
         &serde_json::json!({"lease_id": id, "tx": receipt.transaction_hash, "refund": ended.refund.to_string()}),
         || format!("stopped lease {id}; {} refunded (tx {})", token.format(ended.refund), receipt.transaction_hash),
+    );
+    Ok(())
+}
+
+async fn reclaim(endpoints: &Endpoints, id: u64, out: &Output) -> anyhow::Result<()> {
+    let chain = Chain::connect(endpoints, true).await?;
+    let r = report(&chain, id, None).await?;
+    if !matches!(r.status, "pending" | "restart_pending") {
+        bail!(
+            "lease {id} is {}: only a lease whose (re)start was never acknowledged can be reclaimed",
+            r.status
+        );
+    }
+    if r.as_of <= r.deadline {
+        bail!(
+            "the provider may still acknowledge lease {id} until {}: reclaim after that",
+            When {
+                at: r.deadline,
+                now: r.as_of
+            }
+        );
+    }
+    let escrow = chain.escrow();
+    let call = escrow.reclaim(U256::from(id));
+    chain.simulate("reclaiming the lease", &call).await?;
+    let token = &chain.token;
+    out.confirm(&format!(
+        "Reclaim lease {id}: {} comes back, plus the pool's no-boot share of the provider's stake",
+        token.format(U256::from_str_radix(&r.balance, 10)?)
+    ))?;
+    let receipt = chain.send(out, "reclaiming the lease", call).await?;
+    let ended = receipt
+        .decoded_log::<LeaseEscrow::LeaseEnded>()
+        .context("the receipt has no LeaseEnded event")?;
+    out.result(
+        &serde_json::json!({"lease_id": id, "tx": receipt.transaction_hash, "refund": ended.refund.to_string(), "slashed": ended.slashed.to_string()}),
+        || {
+            format!(
+                "reclaimed lease {id}: {} refunded and {} of the provider's stake (tx {})",
+                token.format(ended.refund),
+                token.format(ended.slashed),
+                receipt.transaction_hash
+            )
+        },
     );
     Ok(())
 }

@@ -86,8 +86,8 @@ pub async fn deployment(endpoints: &Endpoints) -> anyhow::Result<Deployment> {
 }
 
 impl Chain {
-    /// Connects, signing when `signing` (then a key must be given), and checks the node is on the
-    /// deployment's chain.
+    /// Connects, signing when `signing` (then a key must be given; read-only commands never open the
+    /// keystore, so they never ask for its password), and checks the node is on the deployment's chain.
     pub async fn connect(endpoints: &Endpoints, signing: bool) -> anyhow::Result<Self> {
         let deployment = deployment(endpoints).await?;
         let url: reqwest::Url = endpoints.rpc.parse().with_context(|| {
@@ -96,7 +96,7 @@ impl Chain {
                 endpoints.rpc
             )
         })?;
-        let (provider, signer) = if signing || endpoints.keys.is_given() {
+        let (provider, signer) = if signing {
             let signer = endpoints.keys.signer()?;
             let provider = ProviderBuilder::new()
                 .wallet(EthereumWallet::from(signer.clone()))

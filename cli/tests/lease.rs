@@ -333,3 +333,55 @@ async fn a_lease_that_ran_dry_shows_halted_and_a_top_up_resumes_it() {
     assert_eq!(resumed["status"], "restart_pending");
     assert_eq!(wei(&resumed["balance"]), price() * U256::from(600));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lease_never_booted_is_reclaimed_with_the_providers_slash() {
+    let m = Market::start("reclaim").await;
+    let offer = m.offer().await.to_string();
+    let ssh = m.ssh_pub.to_str().unwrap().to_owned();
+    let opened = m
+        .utter(
+            m.buyer,
+            &[
+                "lease",
+                "open",
+                "--offer",
+                &offer,
+                "--image",
+                IMAGE,
+                "--ssh-key",
+                &ssh,
+                "--duration",
+                "1h",
+                "--yes",
+                "--json",
+            ],
+        )
+        .json();
+    let r = m.utter(m.buyer, &["lease", "reclaim", "1", "--yes"]);
+    assert!(r.err().contains("may still acknowledge"), "{}", r.stderr);
+    utter_testkit::anvil::warp(&m.provider, 601).await.unwrap();
+    let text = m.utter(m.buyer, &["lease", "show", "1"]);
+    assert!(
+        text.stdout.contains("utter lease reclaim 1"),
+        "{}",
+        text.stdout
+    );
+    let before = m.balance(m.buyer).await;
+    let reclaimed = m
+        .utter(m.buyer, &["lease", "reclaim", "1", "--yes", "--json"])
+        .json();
+    let refund = wei(&reclaimed["refund"]);
+    let slashed = wei(&reclaimed["slashed"]);
+    assert_eq!(
+        refund,
+        wei(&opened["deposit"]),
+        "the whole deposit comes back"
+    );
+    assert_eq!(
+        slashed,
+        tokens(200) / U256::from(10),
+        "the demo pool's 10 % no-boot share of the stake"
+    );
+    assert_eq!(m.balance(m.buyer).await - before, refund + slashed);
+}
