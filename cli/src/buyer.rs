@@ -525,7 +525,8 @@ async fn open(args: OpenArgs, endpoints: &Endpoints, out: &Output) -> anyhow::Re
         None => Bytes::new(),
     };
     let total_max = deposit + max_fee;
-    chain.check_balance(total_max).await?;
+    // The fee charged is today's (the permit allows up to the maximum).
+    chain.check_balance(deposit + fee).await?;
 
     let params = LeaseEscrow::OpenParams {
         offerId: args.offer,

@@ -32,6 +32,10 @@ pub struct KeepAliveArgs {
     once: bool,
 }
 
+/// Top-ups that fail in a row (a node down, a refusal that will not change) before keep-alive gives
+/// up instead of retrying forever.
+const MAX_FAILURES: u32 = 3;
+
 /// What one check decided.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Step {
@@ -89,6 +93,7 @@ pub async fn run(args: KeepAliveArgs, endpoints: &Endpoints, out: &Output) -> an
         }
     });
     let mut spent = U256::ZERO;
+    let mut failures = 0;
     let mut top_ups = Vec::new();
     let reason = loop {
         let r = report(&chain, args.id, None).await?;
@@ -118,12 +123,19 @@ pub async fn run(args: KeepAliveArgs, endpoints: &Endpoints, out: &Output) -> an
                     ));
                     match send_top_up(&chain, args.id, amount, None, out).await {
                         Ok(tx) => {
+                            failures = 0;
                             spent += amount;
                             top_ups
                                 .push(serde_json::json!({"amount": amount.to_string(), "tx": tx}));
                         }
-                        Err(error) if args.once => return Err(error),
+                        Err(error) if args.once || failures + 1 >= MAX_FAILURES => {
+                            return Err(error.context(format!(
+                                "keep-alive stopped after spending {} of the cap",
+                                token.format(spent)
+                            )));
+                        }
                         Err(error) => {
+                            failures += 1;
                             out.status(format!("top-up failed, retrying next check: {error:#}"))
                         }
                     }

@@ -155,3 +155,61 @@ async fn keep_alive_restores_the_runway_within_the_cap() {
     );
     assert!(r.err().contains("closed"), "{}", r.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keep_alive_gives_up_on_a_refusal_that_will_not_change() {
+    let m = Market::start("keep-alive-refused").await;
+    let offer = m.offer().await.to_string();
+    let ssh = m.ssh_pub.to_str().unwrap().to_owned();
+    m.utter(
+        m.buyer,
+        &[
+            "lease",
+            "open",
+            "--offer",
+            &offer,
+            "--image",
+            IMAGE,
+            "--ssh-key",
+            &ssh,
+            "--duration",
+            "2m",
+            "--yes",
+            "--json",
+        ],
+    )
+    .json();
+    m.acknowledge(1).await;
+    utter_testkit::anvil::warp(&m.provider, 300).await.unwrap();
+    // Halted: resuming needs 60 s of funds, and the cap allows 30 s.
+    let before = m.balance(m.buyer).await;
+    let cap = format!("{}wei", price() * U256::from(30));
+    let r = m.utter(
+        m.buyer,
+        &[
+            "lease",
+            "keep-alive",
+            "1",
+            "--runway",
+            "1h",
+            "--cap",
+            &cap,
+            "--every",
+            "1s",
+            "--yes",
+        ],
+    );
+    let err = r.err();
+    assert!(err.contains("Escrow_DepositTooSmall"), "{err}");
+    assert!(
+        err.contains("keep-alive stopped after spending 0 UTC"),
+        "{err}"
+    );
+    assert_eq!(
+        r.stderr.matches("retrying next check").count(),
+        2,
+        "{}",
+        r.stderr
+    );
+    assert_eq!(m.balance(m.buyer).await, before, "nothing was spent");
+}
