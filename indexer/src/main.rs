@@ -73,6 +73,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     .await
     .with_context(|| format!("connecting to the chain at {}", config.rpc))?;
     let context = ApiContext {
+        offers: indexer.catalog(),
         store,
         metrics,
         events: indexer.events(),

@@ -6,6 +6,7 @@
 //! every row they change saved, so that a reorg rolls back exactly what the orphaned blocks wrote.
 
 use crate::{
+    api::OfferCatalog,
     apply::{Appended, Applier, ApplyError, EventRecord},
     metrics::Metrics,
     state::State,
@@ -132,6 +133,8 @@ pub struct Indexer {
     applier: Applier,
     config: SyncConfig,
     state: State,
+    /// The offers search's view of `state`, as committed.
+    catalog: OfferCatalog,
     checkpoint: Option<Checkpoint>,
     metrics: Metrics,
     events: broadcast::Sender<Arc<EventRecord>>,
@@ -163,6 +166,7 @@ impl Indexer {
         }
         let checkpoint = store.checkpoint(chain_id, deployment.escrow).await?;
         let state = store.load_state().await?;
+        let catalog = OfferCatalog::from_state(&state);
         let (events, _) = broadcast::channel(4096);
         let indexed = checkpoint.as_ref().map_or(0, |c| c.block_number);
         let (progress, _) = watch::channel(Progress {
@@ -178,6 +182,7 @@ impl Indexer {
             deployment,
             config,
             state,
+            catalog,
             checkpoint,
             metrics,
             events,
@@ -193,6 +198,20 @@ impl Indexer {
     /// The indexer's position as it moves.
     pub fn progress(&self) -> watch::Receiver<Progress> {
         self.progress.subscribe()
+    }
+
+    /// The offers catalog the API searches, kept equal to what the database holds: updated after
+    /// each committed batch, rebuilt whenever the state is reloaded from the database.
+    pub fn catalog(&self) -> OfferCatalog {
+        self.catalog.clone()
+    }
+
+    /// Takes the state back from the database (after a rollback, or when the memory state ran
+    /// ahead of a failed write), and the catalog with it.
+    async fn reload(&mut self) -> Result<()> {
+        self.state = self.store.load_state().await?;
+        self.catalog.replace(&self.state).await;
+        Ok(())
     }
 
     /// The state in memory (for tests).
@@ -359,9 +378,11 @@ impl Indexer {
         let started = Instant::now();
         let events = appended.events.clone();
         let blocks_done = checkpoint.block_number + 1 - self.next_block();
+        let changes = self.state.take_changes();
+        let update = OfferCatalog::prepare(&changes);
         let batch = Batch {
             appended,
-            changes: self.state.take_changes(),
+            changes,
             blocks,
             checkpoint: Some(checkpoint.clone()),
             finalized,
@@ -372,9 +393,10 @@ impl Indexer {
             .await
         {
             // The memory state ran ahead of the database: take it back from the database.
-            self.state = self.store.load_state().await?;
+            self.reload().await?;
             return Err(error.into());
         }
+        self.catalog.apply(update).await;
         self.metrics
             .batch_seconds
             .observe(started.elapsed().as_secs_f64());
@@ -421,8 +443,19 @@ impl Indexer {
                 checkpoint,
             });
         };
+        // No search may answer from the orphaned blocks once the rollback is committed.
+        let hold = self.catalog.hold().await;
         let report = self.store.rollback(&fork).await?;
-        self.state = self.store.load_state().await?;
+        match self.store.load_state().await {
+            Ok(state) => {
+                self.state = state;
+                hold.replace(&self.state);
+            }
+            Err(error) => {
+                hold.clear();
+                return Err(error.into());
+            }
+        }
         let depth = checkpoint - fork.number;
         tracing::warn!(
             fork = fork.number,
@@ -498,7 +531,7 @@ impl Indexer {
         bar.finish_and_clear();
         if result.is_err() {
             // What was applied but not written is dropped with the memory state.
-            self.state = self.store.load_state().await?;
+            self.reload().await?;
         }
         result
     }

@@ -15,7 +15,7 @@ use std::{
 use tokio::sync::{broadcast, watch};
 use utter_bindings::Deployment;
 use utter_indexer::{
-    api::{ApiContext, openapi_json, router},
+    api::{ApiContext, OfferCatalog, openapi_json, router},
     apply::{EventRecord, LogPosition},
     columns::{bind_all, sort_key},
     metrics::Metrics,
@@ -137,6 +137,9 @@ impl Server {
             live: false,
         });
         let context = ApiContext {
+            // Rows are written straight into the tables before the server starts: the catalog is
+            // read from them, as at the start of `utter-indexer run`.
+            offers: OfferCatalog::load(&store).await.expect("the catalog loads"),
             store,
             metrics: Metrics::default(),
             events: events.clone(),

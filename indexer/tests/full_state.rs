@@ -5,7 +5,8 @@ mod common;
 
 use alloy::{eips::BlockId, primitives::U256};
 use common::{
-    assert_matches_chain, catch_up, indexer, postgres_store, sqlite_store, test_sync_config,
+    assert_catalog_matches_db, assert_matches_chain, catch_up, indexer, postgres_store,
+    sqlite_store, test_sync_config,
 };
 use utter_bindings::LeaseEscrow;
 use utter_indexer::{
@@ -45,6 +46,7 @@ async fn index_a_random_market(store: Store, seed: u64, steps: u64) {
             .expect("the scenario runs");
         let (block, _) = catch_up(&mut indexer, &provider).await;
         let at = format!("round {round}, block {block}");
+        assert_catalog_matches_db(&indexer, &store, &at).await;
         let chain = assert_matches_chain(
             &store,
             &provider,
@@ -66,6 +68,7 @@ async fn index_a_random_market(store: Store, seed: u64, steps: u64) {
         .expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let context = ApiContext {
+        offers: indexer.catalog(),
         store: store.clone(),
         metrics: Metrics::default(),
         events: indexer.events(),

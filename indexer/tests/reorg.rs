@@ -12,7 +12,8 @@ use alloy::{
     sol_types::{SolCall, SolEvent},
 };
 use common::{
-    assert_matches_chain, catch_up, indexer, postgres_store, sqlite_store, test_sync_config,
+    assert_catalog_matches_db, assert_matches_chain, catch_up, indexer, postgres_store,
+    sqlite_store, test_sync_config,
 };
 use serde_json::json;
 use utter_bindings::{BuyerTrust, ComputeToken, Deployment};
@@ -135,6 +136,7 @@ async fn reorgs_of_depth_one_to_ten(store: Store) {
             &format!("reorg depth {depth}"),
         )
         .await;
+        assert_catalog_matches_db(&indexer, &store, &format!("reorg depth {depth}")).await;
     }
 
     // Twice in a row with no indexing between, the second deeper than the first.
@@ -150,6 +152,7 @@ async fn reorgs_of_depth_one_to_ten(store: Store) {
         "two reorgs in a row",
     )
     .await;
+    assert_catalog_matches_db(&indexer, &store, "two reorgs in a row").await;
 
     // Twice in a row on the same height, indexing in between.
     for amount in [13, 14] {
@@ -164,6 +167,7 @@ async fn reorgs_of_depth_one_to_ten(store: Store) {
             "same-height reorg",
         )
         .await;
+        assert_catalog_matches_db(&indexer, &store, "same-height reorg").await;
     }
 
     // While the indexer is down: a new indexer over the same database finds the fork.
@@ -181,6 +185,7 @@ async fn reorgs_of_depth_one_to_ten(store: Store) {
         "reorg while down",
     )
     .await;
+    assert_catalog_matches_db(&indexer, &store, "reorg while down").await;
 
     // While the indexer is down for long: the fork is then deeper than the finality depth below the
     // head, but not below what the indexer remembers, so it is still found.
@@ -199,6 +204,7 @@ async fn reorgs_of_depth_one_to_ten(store: Store) {
         "reorg, then down long",
     )
     .await;
+    assert_catalog_matches_db(&indexer, &store, "reorg, then down long").await;
 
     // A chain that got shorter, then grew again with other blocks.
     rollback(&provider, 5).await;
@@ -212,6 +218,7 @@ async fn reorgs_of_depth_one_to_ten(store: Store) {
         "rollback by 5",
     )
     .await;
+    assert_catalog_matches_db(&indexer, &store, "rollback by 5").await;
     mine(&provider, 2).await.expect("mine");
     reorg(&provider, &deployment, depositor, 2, 16).await;
     let (block, _) = catch_up(&mut indexer, &provider).await;
@@ -224,6 +231,7 @@ async fn reorgs_of_depth_one_to_ten(store: Store) {
         "rollback then growth",
     )
     .await;
+    assert_catalog_matches_db(&indexer, &store, "rollback then growth").await;
 
     // The market goes on normally on top of all that.
     mine(&provider, FINALITY + 2).await.expect("mine");
@@ -237,6 +245,7 @@ async fn reorgs_of_depth_one_to_ten(store: Store) {
         "after the reorgs",
     )
     .await;
+    assert_catalog_matches_db(&indexer, &store, "after the reorgs").await;
 
     // Deeper than the finality depth: the indexer stops loudly and the database stays as it was.
     let before = common::db_snapshot(&store).await;

@@ -9,6 +9,7 @@
 //! is used. `?at=<unix seconds>` overrides it.
 //!
 //! - [`error`]: the JSON error type and extractors that never leak axum's plain-text rejections.
+//! - [`catalog`]: the offers search's data in memory, kept current by the indexer.
 //! - [`offers`], [`providers`], [`pools`], [`leases`], [`buyers`], [`market`]: the endpoints.
 //! - [`stream`]: the SSE stream and the runway warnings.
 //! - [`trust`], [`anon_fee`], [`accounting`]: contract math ported to Rust.
@@ -16,6 +17,7 @@
 mod accounting;
 mod anon_fee;
 mod buyers;
+mod catalog;
 mod db;
 mod error;
 mod leases;
@@ -42,6 +44,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
+pub use catalog::{CatalogContents, CatalogHold, CatalogUpdate, OfferCatalog};
 use error::ApiError;
 use serde::{Deserialize, Serialize};
 use std::{
@@ -63,6 +66,9 @@ use utter_bindings::Deployment;
 pub struct ApiContext {
     /// The database.
     pub store: Store,
+    /// The offers search's catalog: [`crate::sync::Indexer::catalog`], or
+    /// [`OfferCatalog::load`] when no indexer runs in this process.
+    pub offers: OfferCatalog,
     /// Metrics.
     pub metrics: Metrics,
     /// Applied events as they are committed.

@@ -1,30 +1,35 @@
 //! `GET /v1/offers` (search) and `GET /v1/offers/{id}`.
 //!
-//! Search filters, sorts and pages in SQL. Pages are keyset pages: the cursor holds the sort, the
-//! direction, the last item's sort key and its offer id (the tie-breaker), so a page never repeats
-//! or skips an offer however many share a key.
+//! Search filters, sorts and pages the in-memory [`super::catalog`], with the semantics of SQL over
+//! the `offers` table: equality and bounds on the columns, the image name matched exactly among the
+//! offer's names, ties broken on the offer id in the sort's direction. Pages are keyset pages: the
+//! cursor holds the sort, the direction, the last item's sort key and its offer id (the
+//! tie-breaker), so a page never repeats or skips an offer however many share a key.
 //!
-//! The provider trust filter (`min_trust`) cannot be an SQL expression: the level divides two
-//! 256-bit amounts kept as text (`bonded / min_stake`). It is computed in Rust by the same function
-//! that reports trust levels ([`super::trust::trust_level`]) for every stake, and the qualifying
-//! `(provider, pool)` pairs are bound as one text parameter, `|0xprovider:pool|...|`, that each
-//! offer's pair is matched against with `LIKE`. The filter therefore stays in SQL, before `LIMIT`,
-//! and pagination stays exact.
+//! The provider trust filter (`min_trust`) compares the level the catalog keeps per `(pool,
+//! provider)`, computed by the same function that reports trust levels
+//! ([`super::trust::trust_level`]), before the page is cut, so pagination stays exact.
 
 use super::{
     App, AtQuery,
-    db::{self, Sql, TrustMap, entities, select_entity},
+    catalog::Search,
+    db::{self, Sql, TrustMap, select_entity},
     error::{ApiError, ApiPath, ApiQuery, ErrorBody},
     params,
     pools::PoolView,
     providers::{ProviderSummary, Reputation},
 };
 use crate::{
-    columns::{hex_address, sort_key},
+    columns::hex_address,
     model::{Entity, Offer, Provider},
 };
 use alloy::primitives::B256;
-use axum::{Json, extract::State};
+use axum::{
+    Json,
+    extract::State,
+    http::header,
+    response::{IntoResponse, Response},
+};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
@@ -106,6 +111,15 @@ fn status_name(status: u8) -> &'static str {
 impl OfferView {
     /// The view of `offer`, with its provider's trust level from `trust`.
     pub(crate) fn new(offer: &Offer, trust: &TrustMap) -> Self {
+        let level = trust
+            .get(&(offer.pool_id, hex_address(&offer.provider)))
+            .copied()
+            .unwrap_or(0);
+        Self::with_level(offer, level)
+    }
+
+    /// The view of `offer`, its provider's trust level in its pool being `level`.
+    pub(crate) fn with_level(offer: &Offer, level: u8) -> Self {
         let provider = hex_address(&offer.provider);
         let images = serde_json::from_str(&offer.images).unwrap_or_else(|error| {
             tracing::warn!(offer = offer.offer_id, %error, "offer images do not parse");
@@ -113,10 +127,7 @@ impl OfferView {
         });
         Self {
             offer_id: offer.offer_id,
-            provider_trust_level: trust
-                .get(&(offer.pool_id, provider.clone()))
-                .copied()
-                .unwrap_or(0),
+            provider_trust_level: level,
             provider,
             pool_id: offer.pool_id,
             status: status_name(offer.status).to_owned(),
@@ -220,12 +231,19 @@ pub(crate) struct OfferPage {
     next_cursor: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum SortBy {
+/// The orders a search sorts in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum SortBy {
+    /// By price (the default).
+    #[default]
     Price,
+    /// By vCPUs.
     Vcpus,
+    /// By RAM.
     Ram,
+    /// By publication time.
     Newest,
+    /// By free slots, `capacity - active_leases`.
     Available,
 }
 
@@ -243,30 +261,6 @@ impl SortBy {
             .iter()
             .find(|(_, s)| *s == self)
             .map_or("price", |(n, _)| n)
-    }
-
-    /// The SQL expression sorted on (a fixed whitelist).
-    fn expression(self) -> &'static str {
-        match self {
-            Self::Price => "o.price_key",
-            Self::Vcpus => "o.vcpus",
-            Self::Ram => "o.ram_mib",
-            Self::Newest => "o.published_at",
-            Self::Available => "(o.capacity - o.active_leases)",
-        }
-    }
-
-    /// The sort key of `offer`, as it appears in cursors.
-    fn key(self, offer: &Offer) -> String {
-        match self {
-            Self::Price => offer.price_key.clone(),
-            Self::Vcpus => offer.vcpus.to_string(),
-            Self::Ram => offer.ram_mib.to_string(),
-            Self::Newest => offer.published_at.to_string(),
-            Self::Available => {
-                (i64::from(offer.capacity) - i64::from(offer.active_leases)).to_string()
-            }
-        }
     }
 }
 
@@ -306,26 +300,11 @@ fn parse_cursor(value: &str, sort: SortBy, descending: bool) -> Result<After, Ap
     })
 }
 
-fn make_cursor(sort: SortBy, descending: bool, offer: &Offer) -> String {
+/// The cursor of a page whose last offer is `offer_id`, with sort key `key` as text (a price as
+/// its 78-digit `price_key`).
+pub(super) fn make_cursor(sort: SortBy, descending: bool, key: &str, offer_id: u32) -> String {
     let order = if descending { "desc" } else { "asc" };
-    params::encode_cursor(&format!(
-        "offers:{}:{order}:{}:{}",
-        sort.name(),
-        sort.key(offer),
-        offer.offer_id
-    ))
-}
-
-/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
-fn escape_like(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
+    params::encode_cursor(&format!("offers:{}:{order}:{key}:{offer_id}", sort.name()))
 }
 
 /// Search offers: filter, sort, page.
@@ -342,13 +321,17 @@ fn escape_like(value: &str) -> String {
 pub(crate) async fn search(
     State(app): State<Arc<App>>,
     ApiQuery(q): ApiQuery<OfferSearch>,
-) -> Result<Json<OfferPage>, ApiError> {
-    let db = app.context.store.pool();
-    let mut sql = Sql::new(&select_entity::<Offer>("o"));
-    let mut conditions: Vec<String> = Vec::new();
+) -> Result<Response, ApiError> {
+    let search = checked(&q)?;
+    let body = app.context.offers.search(&search).await;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
 
+/// The search `q` asks for, each parameter checked in turn so an error names the first bad one.
+fn checked(q: &OfferSearch) -> Result<Search, ApiError> {
+    let mut search = Search::default();
     let status = q.status.as_deref().unwrap_or("active");
-    let status = params::choice(
+    search.status = params::choice(
         "status",
         "invalid_value",
         status,
@@ -359,42 +342,17 @@ pub(crate) async fn search(
             ("all", None),
         ],
     )?;
-    if let Some(status) = status {
-        conditions.push(format!("o.status = {}", sql.int(status)));
-    }
-    let numeric = [
-        ("min_vcpus", q.min_vcpus.as_deref(), "o.vcpus >="),
-        ("max_vcpus", q.max_vcpus.as_deref(), "o.vcpus <="),
-        ("min_ram_mib", q.min_ram_mib.as_deref(), "o.ram_mib >="),
-        ("min_disk_gib", q.min_disk_gib.as_deref(), "o.disk_gib >="),
-        (
-            "min_gpu_count",
-            q.min_gpu_count.as_deref(),
-            "o.gpu_count >=",
-        ),
-        (
-            "min_available",
-            q.min_available.as_deref(),
-            "(o.capacity - o.active_leases) >=",
-        ),
-    ];
-    for (field, value, comparison) in numeric {
-        if let Some(n) = params::number(field, value)? {
-            conditions.push(format!("{comparison} {}", sql.int(n)));
-        }
-    }
-    if let Some(pool) = params::bounded("pool", q.pool.as_deref(), u32::MAX.into())? {
-        conditions.push(format!("o.pool_id = {}", sql.int(pool)));
-    }
-    if let Some(provider) = params::opt_address("provider", q.provider.as_deref())? {
-        conditions.push(format!("o.provider = {}", sql.text(provider)));
-    }
-    if let Some(model) = &q.gpu_model {
-        conditions.push(format!("o.gpu_model = {}", sql.text(model.clone())));
-    }
-    if let Some(region) = &q.region {
-        conditions.push(format!("o.region = {}", sql.text(region.clone())));
-    }
+    search.min_vcpus = params::number("min_vcpus", q.min_vcpus.as_deref())?;
+    search.max_vcpus = params::number("max_vcpus", q.max_vcpus.as_deref())?;
+    search.min_ram_mib = params::number("min_ram_mib", q.min_ram_mib.as_deref())?;
+    search.min_disk_gib = params::number("min_disk_gib", q.min_disk_gib.as_deref())?;
+    search.min_gpu_count = params::number("min_gpu_count", q.min_gpu_count.as_deref())?;
+    search.min_available = params::number("min_available", q.min_available.as_deref())?;
+    search.pool = params::bounded("pool", q.pool.as_deref(), u32::MAX.into())?;
+    search.provider = params::opt_address("provider", q.provider.as_deref())?
+        .map(|a| a.parse().expect("a checked address parses"));
+    search.gpu_model.clone_from(&q.gpu_model);
+    search.region.clone_from(&q.region);
     if let Some(image) = &q.image {
         if image.is_empty() || image.contains('|') {
             return Err(ApiError::bad(
@@ -403,45 +361,19 @@ pub(crate) async fn search(
                 "image must be a non-empty image name without '|'",
             ));
         }
-        // `LIKE` finds the name between bars; SQLite's `LIKE` ignores ASCII case where
-        // PostgreSQL's does not, so `REPLACE` (case-sensitive in both) makes the match exact.
-        let pattern = sql.text(escape_like(image));
-        let name = sql.text(image.clone());
-        conditions.push(format!(
-            "o.image_names LIKE ('%|' || {pattern} || '|%') ESCAPE '\\' \
-             AND REPLACE(o.image_names, '|' || {name} || '|', '') <> o.image_names"
-        ));
+        search.image = Some(image.clone());
     }
-    if let Some(min) = params::amount("min_price", q.min_price.as_deref())? {
-        conditions.push(format!("o.price_key >= {}", sql.text(sort_key(min))));
-    }
-    if let Some(max) = params::amount("max_price", q.max_price.as_deref())? {
-        conditions.push(format!("o.price_key <= {}", sql.text(sort_key(max))));
-    }
-    if let Some(min_trust) = params::bounded("min_trust", q.min_trust.as_deref(), 255)?
-        && min_trust > 0
-    {
-        let trust = db::trust_levels(db, None).await?;
-        let mut set = String::from("|");
-        for ((pool_id, provider), level) in &trust {
-            if i64::from(*level) >= min_trust {
-                set.push_str(&format!("{provider}:{pool_id}|"));
-            }
-        }
-        let p = sql.text(set);
-        conditions.push(format!(
-            "{p} LIKE ('%|' || o.provider || ':' || CAST(o.pool_id AS TEXT) || '|%')"
-        ));
-    }
-
-    let sort = params::choice(
+    search.min_price = params::amount("min_price", q.min_price.as_deref())?;
+    search.max_price = params::amount("max_price", q.max_price.as_deref())?;
+    search.min_trust = params::bounded("min_trust", q.min_trust.as_deref(), 255)?;
+    search.sort = params::choice(
         "sort",
         "unknown_sort",
         q.sort.as_deref().unwrap_or("price"),
         &SortBy::CHOICES,
     )?;
-    let descending = match q.order.as_deref() {
-        None => sort != SortBy::Price,
+    search.descending = match q.order.as_deref() {
+        None => search.sort != SortBy::Price,
         Some(order) => params::choice(
             "order",
             "invalid_value",
@@ -449,42 +381,12 @@ pub(crate) async fn search(
             &[("asc", false), ("desc", true)],
         )?,
     };
-    let limit = params::limit(q.limit.as_deref())?;
-    let expression = sort.expression();
-    let (cmp, direction) = if descending {
-        ("<", "DESC")
-    } else {
-        (">", "ASC")
-    };
+    search.limit = params::limit(q.limit.as_deref())? as usize;
     if let Some(cursor) = &q.cursor {
-        let after = parse_cursor(cursor, sort, descending)?;
-        let key = if sort == SortBy::Price {
-            sql.text(after.key)
-        } else {
-            sql.int(after.key.parse().unwrap_or_default())
-        };
-        let id = sql.int(after.offer_id);
-        conditions.push(format!(
-            "({expression} {cmp} {key} OR ({expression} = {key} AND o.offer_id {cmp} {id}))"
-        ));
+        let after = parse_cursor(cursor, search.sort, search.descending)?;
+        search.after = Some((after.key, after.offer_id));
     }
-    if !conditions.is_empty() {
-        sql.push(" WHERE ");
-        sql.push(&conditions.join(" AND "));
-    }
-    let fetch = sql.int(limit + 1);
-    sql.push(&format!(
-        " ORDER BY {expression} {direction}, o.offer_id {direction} LIMIT {fetch}"
-    ));
-    let mut offers: Vec<Offer> = entities(&sql.fetch_all(db).await?)?;
-    let next_cursor = if offers.len() as i64 > limit {
-        offers.truncate(limit as usize);
-        offers.last().map(|o| make_cursor(sort, descending, o))
-    } else {
-        None
-    };
-    let items = offer_views(db, &offers).await?;
-    Ok(Json(OfferPage { items, next_cursor }))
+    Ok(search)
 }
 
 /// An offer with its provider and pool.

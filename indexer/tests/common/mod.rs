@@ -10,6 +10,7 @@ use alloy::{
 use std::time::Duration;
 use utter_bindings::Deployment;
 use utter_indexer::{
+    api::OfferCatalog,
     metrics::Metrics,
     store::Store,
     sync::{Indexer, SyncConfig},
@@ -324,4 +325,20 @@ pub async fn assert_matches_chain(
     assert_eq!(stored.len(), expected.len(), "event count, {at}");
     assert_eq!(stored, expected, "events, {at}");
     chain
+}
+
+/// The indexer's offers catalog (what `/v1/offers` searches) equals one read afresh from the
+/// database: every offer's view and trust level, and every sort order.
+pub async fn assert_catalog_matches_db(indexer: &Indexer, store: &Store, at: &str) {
+    let kept = indexer.catalog().contents().await;
+    let fresh = OfferCatalog::load(store)
+        .await
+        .expect("the catalog loads")
+        .contents()
+        .await;
+    assert!(!fresh.views.is_empty(), "{at}: the market has offers");
+    assert_eq!(
+        kept, fresh,
+        "{at}: the offers catalog differs from the database"
+    );
 }
