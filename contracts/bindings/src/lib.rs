@@ -14,8 +14,11 @@
 //! - [`Deployment`] is the addresses file every part reads: chain id, deployer, the first deploy block
 //!   and the six addresses, as JSON ([`Deployment::load`], [`Deployment::save`]).
 //!
+//! - [`demo`] sets up a demo market (a pool, a funded provider and buyer) on a fresh development chain.
+//!
 //! [`abi`] holds the contracts' JSON ABIs as text, for tools outside Rust.
 
+pub mod demo;
 mod deploy;
 mod deployment;
 
