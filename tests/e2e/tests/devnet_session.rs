@@ -503,13 +503,18 @@ async fn a_buyer_runs_a_lease_dry_resumes_and_stops_it_and_the_provider_withdraw
     assert_eq!(acknowledgements.len(), 2, "a boot and a restart");
     let restarted_at = acknowledgements[1].startedAt.to::<u64>();
 
-    // The buyer stops it: the unspent balance comes back.
+    // Two minutes of the second run pass; then the buyer stops it: the unspent balance comes back.
+    warp(&chain.provider, 120).await.expect("warp");
     let stopped = devnet.utter(&buyer_key, &["lease", "stop", &lease_arg]);
     let refund = wei(&stopped, "refund");
     let ended = chain.ended(&stopped["tx"]).await;
     assert_eq!(ended.refund, refund);
     assert_eq!(chain.status(lease).await, CLOSED);
     let second_run = U256::from(PRICE) * U256::from(ended.endedAt.to::<u64>() - restarted_at);
+    assert!(
+        second_run >= U256::from(PRICE) * U256::from(120),
+        "the second run lasted the warp"
+    );
     assert_eq!(
         refund,
         top_up_2 - second_run,
