@@ -52,6 +52,10 @@ pub struct DevnetArgs {
     /// The OpenStack lab's first port (it uses five from here).
     #[arg(long, default_value_t = 17600)]
     pub lab_port_base: u16,
+    /// The chain id anvil serves. The agent tags its servers with chain and escrow, so devnets
+    /// sharing one cloud keep apart by running different chain ids.
+    #[arg(long, default_value_t = 31337)]
+    pub chain_id: u64,
     /// Mine a block every SECS seconds (default: a block per transaction).
     #[arg(long, value_name = "SECS")]
     pub block_time: Option<u64>,
@@ -267,6 +271,7 @@ async fn start(
         .arg(args.rpc_port.to_string())
         .arg("--config-out")
         .arg(&accounts_file);
+    anvil.arg("--chain-id").arg(args.chain_id.to_string());
     if let Some(seconds) = args.block_time {
         anvil.arg("--block-time").arg(seconds.to_string());
     }

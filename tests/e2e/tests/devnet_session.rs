@@ -101,6 +101,12 @@ impl Devnet {
         let dir = profile_dir().parent().expect("target/").join("e2e-devnet");
         std::fs::create_dir_all(&dir).expect("the devnet's folder");
         let ports = [free_port(), free_port(), free_port()];
+        let chain_id = 100_000
+            + std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("after 1970")
+                .as_secs()
+                % 1_000_000;
         let stderr = std::fs::File::create(dir.join("devnet.stderr")).expect("stderr file");
         let mut child = Command::new(bin_dir.join("utter"))
             .arg("devnet")
@@ -115,6 +121,9 @@ impl Devnet {
             .args(["--rpc-port", &ports[0].to_string()])
             .args(["--api-port", &ports[1].to_string()])
             .args(["--agent-port", &ports[2].to_string()])
+            // A chain id of this run's own: the agent's servers in the shared lab are tagged with
+            // it, so servers left by an earlier run are never taken for this run's leases.
+            .args(["--chain-id", &chain_id.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr)
