@@ -763,7 +763,14 @@ async fn show(
         match (&r.access, r.acknowledged) {
             (Some(a), _) => text.push_str(&format!(
                 "\n  access     ssh -p {} {}@{}\n  host key   {}",
-                a.port, a.user, a.host, a.host_key_fingerprint
+                a.port,
+                a.user,
+                a.host,
+                if a.host_key_fingerprint.is_empty() {
+                    "not published by the provider: check it out of band on first connection"
+                } else {
+                    &a.host_key_fingerprint
+                }
             )),
             (None, true) => text.push_str(
                 "\n  access     published, encrypted: pass --ssh-identity ~/.ssh/id_ed25519 to read it",

@@ -78,6 +78,20 @@ impl Children {
             // children in order; and killing the group takes whatever the child started with it.
             .process_group(0)
             .kill_on_drop(true);
+        // If the devnet itself is killed outright (SIGKILL), nothing runs its stop path: the kernel
+        // then sends the child SIGTERM, so no anvil, indexer or agent outlives it. The signal follows
+        // the thread that spawned the child; these are the runtime's worker threads, which live as
+        // long as the devnet.
+        #[cfg(target_os = "linux")]
+        // SAFETY: prctl is async-signal-safe and touches only the forked child's own state.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
         let child = command
             .spawn()
             .with_context(|| format!("starting {name} ({:?})", command.as_std().get_program()))?;
