@@ -70,13 +70,13 @@ struct Cli {
     #[arg(long, default_value_t = 1000)]
     block_ms: u64,
     /// The agent's poll interval (`poll_ms`) while counting RPC calls.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 100)]
     rpc_poll_ms: u64,
     /// New leases, one a block, timed from their block to the create request, for each poll interval.
     #[arg(long, default_value_t = 200)]
     stream: u64,
     /// The agent's poll intervals tried for the latency (milliseconds).
-    #[arg(long, default_value = "500,50", value_delimiter = ',')]
+    #[arg(long, default_value = "100,50", value_delimiter = ',')]
     polls: Vec<u64>,
     /// New leases timed against the OpenStack lab (0: skip the lab).
     #[arg(long, default_value_t = 30)]
@@ -1132,10 +1132,10 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
         mine(&market.provider, 1).await?;
         let total: u64 = seen.values().sum();
         let ticks: u64 = report["ticks"].parse().unwrap_or(0);
-        // `ChainView::sync` costs two calls a poll, two more when there are new blocks (one
+        // `ChainView::sync` costs one call a poll, three more when there is a new head (one
         // `eth_getLogs` among them, the only caller of that method): the rest is alloy's heartbeat.
         let logs = seen.get("eth_getLogs").copied().unwrap_or(0);
-        let chain_view = 2 * ticks + 2 * logs;
+        let chain_view = ticks + 3 * logs;
         let blocks = cli.blocks as f64;
         rpc_rows.push(format!(
             "| {live} | {:.2} | {:.2} | {:.2} | {ticks} | {logs} | {} | {} | {} |",

@@ -1,8 +1,10 @@
 //! The agent: each tick reads the chain and the cloud, [`plan`]s, and carries the plan out.
 //!
 //! Nothing is remembered between ticks that the chain or the cloud does not hold, except which
-//! actions are in flight (so a transaction is not sent twice while it waits to be confirmed) and the
-//! ids of the offers the agent published (a small JSON file). A restart therefore resumes exactly.
+//! actions are in flight (so a transaction is not sent twice while it waits to be mined), the
+//! transactions sent and not yet mined (checked once per tick, never awaited), the last listing of
+//! the cloud, and the ids of the offers the agent published (a small JSON file). A restart lists the
+//! cloud and reads the chain before anything else, so it resumes exactly.
 
 use crate::{
     access::{self, AccessDetails},
@@ -64,13 +66,42 @@ pub enum AgentError {
 /// How long an action sent is not sent again while the chain or cloud has not caught up with it.
 const IN_FLIGHT: Duration = Duration::from_secs(60);
 
+/// How long a transaction may stay unmined before it is given up (and the nonce re-read).
+const TX_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The first pause after a failed cloud call of an action; it doubles with each failure.
+const RETRY_FIRST: Duration = Duration::from_millis(500);
+
+/// The longest pause between retries of a failing cloud call.
+const RETRY_CAP: Duration = Duration::from_secs(30);
+
+/// A transaction sent and not yet seen mined.
+#[derive(Clone, Debug)]
+struct PendingTx {
+    hash: B256,
+    nonce: u64,
+    what: &'static str,
+    /// The in-flight mark it holds.
+    key: (u64, &'static str),
+    sent: Instant,
+}
+
+/// The pause before the next attempt after `failures` failed cloud calls in a row.
+pub fn retry_pause(failures: u32) -> Duration {
+    RETRY_FIRST
+        .saturating_mul(1 << failures.saturating_sub(1).min(16))
+        .min(RETRY_CAP)
+}
+
 /// What the agent counts, for its metrics.
 #[derive(Clone, Debug, Default)]
 pub struct Counters {
     /// Actions carried out, by kind.
     pub actions: BTreeMap<&'static str, u64>,
-    /// Cloud calls that failed, by kind of error.
+    /// Cloud calls that failed.
     pub cloud_errors: u64,
+    /// Cloud calls that failed, by the action (or `list`, `room`) and the kind of error.
+    pub cloud_errors_by: BTreeMap<(&'static str, &'static str), u64>,
     /// Transactions that failed.
     pub tx_errors: u64,
     /// Seconds from a lease's opening block to its server's create request, for the last leases.
@@ -104,6 +135,14 @@ pub struct Agent<C> {
     me: Address,
     offers: BTreeMap<u32, RunningOffer>,
     in_flight: HashMap<(u64, &'static str), Instant>,
+    /// Transactions sent and not yet mined, in nonce order.
+    pending: Vec<PendingTx>,
+    /// The nonce of the next transaction; `None` reads it from the node (pending block).
+    next_nonce: Option<u64>,
+    /// Failed cloud calls by action: how many in a row and when to try again.
+    retries: HashMap<(u64, &'static str), (u32, Instant)>,
+    /// The last listing of the cloud's servers and when it was taken.
+    listing: Option<(Instant, Vec<CloudServer>)>,
     /// Each lease's status at the last tick: a change ends whatever was in flight for it.
     statuses: HashMap<u64, plan::ChainStatus>,
     boot_requested: HashMap<u64, Instant>,
@@ -199,6 +238,10 @@ impl<C: Cloud> Agent<C> {
             me,
             offers: BTreeMap::new(),
             in_flight: HashMap::new(),
+            pending: Vec::new(),
+            next_nonce: None,
+            retries: HashMap::new(),
+            listing: None,
             statuses: HashMap::new(),
             boot_requested: HashMap::new(),
             paused: false,
@@ -494,6 +537,104 @@ impl<C: Cloud> Agent<C> {
         Ok(id)
     }
 
+    /// Sends a transaction without waiting for it: it holds the in-flight mark `key` until a later
+    /// tick finds it mined ([`Self::check_transactions`]). Nonces are counted here, so several can be
+    /// pending at once; a failed send re-reads the nonce from the node.
+    async fn send<P: Provider, D: alloy::contract::CallDecoder>(
+        &mut self,
+        what: &'static str,
+        key: (u64, &'static str),
+        call: alloy::contract::CallBuilder<P, D>,
+    ) -> Result<(), AgentError> {
+        let nonce = match self.next_nonce {
+            Some(nonce) => nonce,
+            None => self
+                .provider
+                .get_transaction_count(self.me)
+                .pending()
+                .await
+                .map_err(|e| AgentError::Transaction {
+                    what: what.to_owned(),
+                    reason: format!("reading the nonce: {e}"),
+                })?,
+        };
+        match call.nonce(nonce).send().await {
+            Ok(sent) => {
+                let hash = *sent.tx_hash();
+                self.next_nonce = Some(nonce + 1);
+                self.in_flight.insert(key, Instant::now());
+                self.pending.push(PendingTx {
+                    hash,
+                    nonce,
+                    what,
+                    key,
+                    sent: Instant::now(),
+                });
+                tracing::debug!(what, %hash, nonce, "transaction sent");
+                Ok(())
+            }
+            Err(error) => {
+                self.next_nonce = None;
+                Err(tx_error(what)(error))
+            }
+        }
+    }
+
+    /// Looks at the transactions sent: one `eth_getTransactionCount` tells which nonces are mined,
+    /// then one receipt per mined transaction. A success keeps its in-flight mark until the chain
+    /// view shows the change; a revert, a replaced or a timed-out transaction drops it so the next
+    /// plan decides again.
+    async fn check_transactions(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let mined = match self.provider.get_transaction_count(self.me).await {
+            Ok(count) => count,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the nonce; transactions checked next tick");
+                return;
+            }
+        };
+        for tx in std::mem::take(&mut self.pending) {
+            if tx.nonce >= mined {
+                if tx.sent.elapsed() < TX_TIMEOUT {
+                    self.pending.push(tx);
+                } else {
+                    self.counters.tx_errors += 1;
+                    self.in_flight.remove(&tx.key);
+                    self.next_nonce = None;
+                    tracing::warn!(what = tx.what, hash = %tx.hash, "transaction not mined in time; re-planning");
+                }
+                continue;
+            }
+            match self.provider.get_transaction_receipt(tx.hash).await {
+                Ok(Some(receipt)) if receipt.status() => {
+                    self.in_flight.insert(tx.key, Instant::now());
+                    if let Some(log) = receipt.decoded_log::<LeaseEscrow::EarningsWithdrawn>() {
+                        self.counters.withdrawn += log.data.amount;
+                        tracing::info!(amount = %log.data.amount, "earnings withdrawn");
+                    }
+                    tracing::debug!(what = tx.what, hash = %tx.hash, "transaction mined");
+                }
+                Ok(receipt) => {
+                    // Reverted, or its nonce went to another transaction: the chain moved on.
+                    self.counters.tx_errors += 1;
+                    self.in_flight.remove(&tx.key);
+                    tracing::warn!(what = tx.what, hash = %tx.hash, mined = receipt.is_some(), "transaction failed; re-planning");
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "cannot read a receipt; checked next tick");
+                    self.pending.push(tx);
+                }
+            }
+        }
+    }
+
+    /// Transactions sent and not yet seen mined.
+    pub fn pending_transactions(&self) -> usize {
+        self.pending.len()
+    }
+
     /// The cloud's servers of this agent, as lease servers and hot spares.
     fn servers(&self, cloud: Vec<CloudServer>) -> (Vec<Server>, Vec<Spare>) {
         let mut servers = Vec::new();
@@ -519,18 +660,13 @@ impl<C: Cloud> Agent<C> {
         (servers, spares)
     }
 
-    /// One round: read the chain and the cloud, plan, act. Returns the actions carried out.
+    /// One round: read the chain, check the transactions sent, boot new leases at once from the last
+    /// listing, and, once per `cloud_poll_ms`, list the cloud, plan everything and act. Returns the
+    /// actions carried out.
     pub async fn tick(&mut self) -> Result<Vec<Action>, AgentError> {
         self.chain.sync().await?;
+        self.check_transactions().await;
         let now = self.chain.now();
-        let cloud = match self.cloud.list_servers(&self.scope()).await {
-            Ok(servers) => servers,
-            Err(error) => {
-                self.counters.cloud_errors += 1;
-                return Err(error.into());
-            }
-        };
-        let (servers, spares) = self.servers(cloud);
         // Only leases of offers this agent runs (a retired offer's leases still count).
         let leases: Vec<_> = self
             .chain
@@ -538,53 +674,119 @@ impl<C: Cloud> Agent<C> {
             .into_iter()
             .filter(|l| self.offers.contains_key(&l.offer_id))
             .collect();
+        self.in_flight.retain(|_, at| at.elapsed() < IN_FLIGHT);
+        for lease in &leases {
+            if self.statuses.insert(lease.lease_id, lease.status) != Some(lease.status) {
+                self.in_flight.retain(|(id, _), _| *id != lease.lease_id);
+                self.retries.retain(|(id, _), _| *id != lease.lease_id);
+            }
+        }
         let wanted: BTreeMap<u32, u32> = self
             .offers
             .iter()
             .map(|(&id, offer)| (id, offer.config.hot_spares))
             .filter(|&(_, n)| n > 0)
             .collect();
-        let actions = plan::plan_with_spares(now, &leases, &servers, &spares, &wanted, self.policy);
-        self.in_flight.retain(|_, at| at.elapsed() < IN_FLIGHT);
-        for lease in &leases {
-            if self.statuses.insert(lease.lease_id, lease.status) != Some(lease.status) {
-                self.in_flight.retain(|(id, _), _| *id != lease.lease_id);
+        let every = self.config.cloud_poll_interval();
+        let mut done = Vec::new();
+        // Between listings, a lease without a server in the last listing and with nothing of this
+        // process in flight has none: boot it now rather than after the next listing. The listing
+        // must be younger than an in-flight mark, which stands for the servers created since.
+        if !every.is_zero()
+            && let Some((at, listed)) = &self.listing
+            && at.elapsed() < IN_FLIGHT / 2
+        {
+            let (servers, spares) = self.servers(listed.clone());
+            let boots: Vec<Action> =
+                plan::plan_with_spares(now, &leases, &servers, &spares, &wanted, self.policy)
+                    .into_iter()
+                    .filter(|a| {
+                        matches!(a, Action::Boot { lease_id }
+                            if !self.in_flight.keys().any(|(id, _)| id == lease_id))
+                    })
+                    .collect();
+            for action in boots {
+                self.run(action, &mut done).await;
             }
         }
-        let mut done = Vec::new();
+        if self
+            .listing
+            .as_ref()
+            .is_some_and(|(at, _)| at.elapsed() < every)
+        {
+            return Ok(done);
+        }
+        let cloud = match self.cloud.list_servers(&self.scope()).await {
+            Ok(servers) => servers,
+            Err(error) => {
+                self.count_cloud_error("list", &error);
+                return Err(error.into());
+            }
+        };
+        self.listing = Some((Instant::now(), cloud.clone()));
+        let (servers, spares) = self.servers(cloud);
+        let actions = plan::plan_with_spares(now, &leases, &servers, &spares, &wanted, self.policy);
         for action in actions {
-            let key = action_key(&action);
-            // A spare shows in the cloud's listing as soon as it is created: counting it is enough.
-            let tracked = !matches!(action, Action::BootSpare { .. });
-            if tracked && self.in_flight.contains_key(&key) {
-                continue;
-            }
-            match self.act(&action).await {
-                Ok(()) => {
-                    self.in_flight.insert(key, Instant::now());
-                    *self.counters.actions.entry(key.1).or_default() += 1;
-                    done.push(action);
-                }
-                Err(AgentError::Cloud(error)) => {
-                    self.counters.cloud_errors += 1;
-                    tracing::warn!(?action, %error, "cloud call failed; retried next tick");
-                }
-                Err(error) => {
-                    self.counters.tx_errors += 1;
-                    // Often the chain moved on (e.g. the buyer stopped first): the next plan will tell.
-                    self.in_flight
-                        .insert(key, Instant::now() - IN_FLIGHT + Duration::from_secs(5));
-                    tracing::warn!(?action, %error, "action failed");
-                }
-            }
+            self.run(action, &mut done).await;
         }
         self.adjust_offers().await;
         self.maybe_withdraw(now).await;
         Ok(done)
     }
 
+    /// Carries out one action unless it is in flight or waiting for its retry; records the outcome.
+    async fn run(&mut self, action: Action, done: &mut Vec<Action>) {
+        let key = action_key(&action);
+        // A spare shows in the cloud's listing as soon as it is created: counting it is enough.
+        let tracked = !matches!(action, Action::BootSpare { .. });
+        if tracked && self.in_flight.contains_key(&key) {
+            return;
+        }
+        if self
+            .retries
+            .get(&key)
+            .is_some_and(|&(_, next)| Instant::now() < next)
+        {
+            return;
+        }
+        match self.act(&action).await {
+            Ok(()) => {
+                self.retries.remove(&key);
+                if tracked {
+                    self.in_flight.entry(key).or_insert_with(Instant::now);
+                }
+                *self.counters.actions.entry(key.1).or_default() += 1;
+                done.push(action);
+            }
+            Err(AgentError::Cloud(error)) => {
+                self.count_cloud_error(key.1, &error);
+                let failures = self.retries.get(&key).map_or(0, |&(n, _)| n) + 1;
+                let pause = retry_pause(failures);
+                self.retries.insert(key, (failures, Instant::now() + pause));
+                tracing::warn!(?action, %error, failures, ?pause, "cloud call failed; retrying after a pause");
+            }
+            Err(error) => {
+                self.counters.tx_errors += 1;
+                // Often the chain moved on (e.g. the buyer stopped first): the next plan will tell.
+                self.in_flight
+                    .insert(key, Instant::now() - IN_FLIGHT + Duration::from_secs(5));
+                tracing::warn!(?action, %error, "action failed");
+            }
+        }
+    }
+
+    fn count_cloud_error(&mut self, call: &'static str, error: &CloudError) {
+        self.counters.cloud_errors += 1;
+        *self
+            .counters
+            .cloud_errors_by
+            .entry((call, error_kind(error)))
+            .or_default() += 1;
+    }
+
     async fn act(&mut self, action: &Action) -> Result<(), AgentError> {
-        let escrow = LeaseEscrow::new(self.chain.deployment().escrow, &self.provider);
+        let escrow = LeaseEscrow::new(self.chain.deployment().escrow, self.provider.clone());
+        let key = action_key(action);
         match action {
             Action::Boot { lease_id } => self.boot(*lease_id).await,
             Action::Claim {
@@ -604,24 +806,20 @@ impl<C: Cloud> Agent<C> {
                 server_id,
             } => self.acknowledge(*lease_id, server_id).await,
             Action::Halt { lease_id } => {
-                confirm("halt", escrow.halt(U256::from(*lease_id))).await?;
-                Ok(())
+                let call = escrow.halt(U256::from(*lease_id));
+                self.send("halt", key, call).await
             }
             Action::Close { lease_id } => {
-                confirm("close", escrow.close(U256::from(*lease_id))).await?;
-                Ok(())
+                let call = escrow.close(U256::from(*lease_id));
+                self.send("close", key, call).await
             }
             Action::ReportBootFailure { lease_id } => {
-                confirm(
-                    "report boot failure",
-                    escrow.reportBootFailure(U256::from(*lease_id)),
-                )
-                .await?;
-                Ok(())
+                let call = escrow.reportBootFailure(U256::from(*lease_id));
+                self.send("report boot failure", key, call).await
             }
             Action::Terminate { lease_id } => {
-                confirm("terminate", escrow.terminate(U256::from(*lease_id))).await?;
-                Ok(())
+                let call = escrow.terminate(U256::from(*lease_id));
+                self.send("terminate", key, call).await
             }
         }
     }
@@ -684,10 +882,12 @@ impl<C: Cloud> Agent<C> {
                 Err(reason) => {
                     // Data the provider cannot read would boot the wrong machine: refund instead.
                     tracing::warn!(lease_id, %reason, "the buyer's user data does not decrypt: reporting a failed boot");
-                    let escrow = LeaseEscrow::new(d.escrow, &self.provider);
-                    confirm(
+                    let escrow = LeaseEscrow::new(d.escrow, self.provider.clone());
+                    let call = escrow.reportBootFailure(U256::from(lease_id));
+                    self.send(
                         "report boot failure",
-                        escrow.reportBootFailure(U256::from(lease_id)),
+                        (lease_id, "report_boot_failure"),
+                        call,
                     )
                     .await?;
                     return Ok(None);
@@ -816,21 +1016,22 @@ impl<C: Cloud> Agent<C> {
             Err(error) => {
                 // The buyer gave a key nobody can encrypt to: refund it rather than run blind.
                 tracing::warn!(lease_id, %error, "cannot encrypt access details: reporting a failed boot");
-                let escrow = LeaseEscrow::new(self.chain.deployment().escrow, &self.provider);
-                confirm(
+                let escrow =
+                    LeaseEscrow::new(self.chain.deployment().escrow, self.provider.clone());
+                let call = escrow.reportBootFailure(U256::from(lease_id));
+                self.send(
                     "report boot failure",
-                    escrow.reportBootFailure(U256::from(lease_id)),
+                    (lease_id, "report_boot_failure"),
+                    call,
                 )
                 .await?;
                 return Ok(());
             }
         };
-        let escrow = LeaseEscrow::new(self.chain.deployment().escrow, &self.provider);
-        confirm(
-            "acknowledge",
-            escrow.acknowledge(U256::from(lease_id), ciphertext.into(), fingerprint),
-        )
-        .await?;
+        let escrow = LeaseEscrow::new(self.chain.deployment().escrow, self.provider.clone());
+        let call = escrow.acknowledge(U256::from(lease_id), ciphertext.into(), fingerprint);
+        self.send("acknowledge", (lease_id, "acknowledge"), call)
+            .await?;
         if let Some(at) = self.boot_requested.remove(&lease_id) {
             self.counters.boot_latency.push(at.elapsed().as_secs_f64());
         }
@@ -840,24 +1041,24 @@ impl<C: Cloud> Agent<C> {
 
     /// Pauses the offers while the cloud has no room for another server, resumes them when it has.
     async fn adjust_offers(&mut self) {
-        let Ok(room) = self.cloud.room().await else {
-            self.counters.cloud_errors += 1;
-            return;
+        let room = match self.cloud.room().await {
+            Ok(room) => room,
+            Err(error) => {
+                self.count_cloud_error("room", &error);
+                return;
+            }
         };
         let full = room.instances == Some(0);
         if full == self.paused {
             return;
         }
-        let offers = Offers::new(self.chain.deployment().offers, &self.provider);
+        let offers = Offers::new(self.chain.deployment().offers, self.provider.clone());
         for id in self.offers.keys().copied().collect::<Vec<_>>() {
             let status = self.chain.state().offers.get(&id).map(|o| o.status);
+            let key = (OFFER_KEYS + u64::from(id), "offer_status");
             let result = match (full, status) {
-                (true, Some(1)) => confirm("pause offer", offers.pauseOffer(id))
-                    .await
-                    .map(|_| ()),
-                (false, Some(2)) => confirm("resume offer", offers.resumeOffer(id))
-                    .await
-                    .map(|_| ()),
+                (true, Some(1)) => self.send("pause offer", key, offers.pauseOffer(id)).await,
+                (false, Some(2)) => self.send("resume offer", key, offers.resumeOffer(id)).await,
                 _ => Ok(()),
             };
             if let Err(error) = result {
@@ -889,17 +1090,19 @@ impl<C: Cloud> Agent<C> {
         if total < threshold || ids.is_empty() {
             return;
         }
+        let key = (WITHDRAW_KEY, "withdraw");
+        if self.pending.iter().any(|tx| tx.key == key) {
+            return;
+        }
         self.last_withdraw = Some(Instant::now());
-        let escrow = LeaseEscrow::new(self.chain.deployment().escrow, &self.provider);
+        let escrow = LeaseEscrow::new(self.chain.deployment().escrow, self.provider.clone());
         let batch: Vec<U256> = ids.iter().take(200).map(|&id| U256::from(id)).collect();
-        match confirm("withdraw", escrow.withdraw(batch, self.me)).await {
-            Ok(receipt) => {
-                if let Some(log) = receipt.decoded_log::<LeaseEscrow::EarningsWithdrawn>() {
-                    self.counters.withdrawn += log.data.amount;
-                    tracing::info!(amount = %log.data.amount, leases = ids.len(), "earnings withdrawn");
-                }
-            }
-            Err(error) => tracing::warn!(%error, "withdrawal failed"),
+        // The amount is counted from the receipt, in a later tick.
+        if let Err(error) = self
+            .send("withdraw", key, escrow.withdraw(batch, self.me))
+            .await
+        {
+            tracing::warn!(%error, "withdrawal failed");
         }
     }
 
@@ -945,6 +1148,22 @@ impl<C: Cloud> Agent<C> {
             *counts.entry(name).or_default() += 1;
         }
         counts
+    }
+}
+
+/// In-flight keys of offers' pauses and resumes: `OFFER_KEYS + offer id`, above every lease id.
+const OFFER_KEYS: u64 = u64::MAX - (1 << 40);
+
+/// The in-flight key of the withdrawal.
+const WITHDRAW_KEY: u64 = OFFER_KEYS - 1;
+
+/// The kind of a cloud error, for metrics.
+fn error_kind(error: &CloudError) -> &'static str {
+    match error {
+        CloudError::Auth(_) => "auth",
+        CloudError::NotFound(_) => "not_found",
+        CloudError::Rejected(_) => "rejected",
+        CloudError::Unavailable(_) => "unavailable",
     }
 }
 
@@ -1045,6 +1264,15 @@ mod tests {
             host_key_fingerprint("FAKE CONSOLE OUTPUT"),
             (String::new(), B256::ZERO)
         );
+    }
+
+    #[test]
+    fn cloud_retries_pause_longer_each_time_up_to_a_cap() {
+        assert_eq!(retry_pause(1), RETRY_FIRST);
+        assert_eq!(retry_pause(2), RETRY_FIRST * 2);
+        assert_eq!(retry_pause(4), RETRY_FIRST * 8);
+        assert_eq!(retry_pause(10), RETRY_CAP);
+        assert_eq!(retry_pause(u32::MAX), RETRY_CAP);
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! applied with the indexer's own rules (`utter_indexer::apply`), so the agent needs no indexer and
 //! agrees with it by construction.
 //!
-//! Each poll costs four RPC calls whatever the number of leases: the latest header, the header of the
-//! last applied block (still canonical?), the logs of the new confirmed range, and its last header.
+//! Each poll that finds a new head costs four RPC calls whatever the number of leases: the latest
+//! header, the header of the last applied block (still canonical?), the logs of the new confirmed
+//! range, and its last header. A poll that finds the same head costs one.
 
 use crate::plan::{ChainStatus, Lease as PlanLease};
 use alloy::{
@@ -60,6 +61,8 @@ pub struct ChainView {
     openings: HashMap<u64, LeaseOpeningRecord>,
     last: Option<(u64, B256)>,
     head_timestamp: u64,
+    /// The latest head seen: an unchanged head makes a poll cost one call.
+    head: Option<B256>,
     reorgs: u64,
 }
 
@@ -81,6 +84,7 @@ impl ChainView {
             openings: HashMap::new(),
             last: None,
             head_timestamp: 0,
+            head: None,
             reorgs: 0,
         }
     }
@@ -94,6 +98,10 @@ impl ChainView {
             .map_err(rpc("eth_getBlockByNumber latest"))?
             .ok_or(ChainError::MissingBlock(0))?;
         self.head_timestamp = head.header.timestamp;
+        if self.head == Some(head.header.hash) && self.last.is_some() {
+            // Nothing new since the last complete poll: no reorg and no logs to read.
+            return Ok(false);
+        }
         let target = head.header.number.saturating_sub(self.confirmations);
         if let Some((number, hash)) = self.last {
             let canonical = self
@@ -117,6 +125,7 @@ impl ChainView {
             .last
             .map_or(self.deployment.deploy_block, |(n, _)| n + 1);
         if from > target {
+            self.head = Some(head.header.hash);
             return Ok(false);
         }
         let mut start = from;
@@ -161,6 +170,7 @@ impl ChainView {
             .map_err(rpc(format!("eth_getBlockByNumber {target}")))?
             .ok_or(ChainError::MissingBlock(target))?;
         self.last = Some((target, end.header.hash));
+        self.head = Some(head.header.hash);
         Ok(true)
     }
 

@@ -19,6 +19,11 @@ pub struct FileConfig {
     /// Milliseconds between polls of the chain and the cloud.
     #[serde(default = "default_poll_ms")]
     pub poll_ms: u64,
+    /// Milliseconds between listings of the cloud's servers (and checks of its room). New leases are
+    /// booted between listings from the last one plus the creates this process has in flight, so a
+    /// short `poll_ms` does not list every server at every poll. 0 lists at every poll.
+    #[serde(default = "default_cloud_poll_ms")]
+    pub cloud_poll_ms: u64,
     /// Where the HTTP endpoints (health, metrics, console logs) listen.
     pub listen: Option<SocketAddr>,
     /// Where the agent keeps its small state (which offer ids it published).
@@ -49,7 +54,10 @@ fn default_confirmations() -> u64 {
     2
 }
 fn default_poll_ms() -> u64 {
-    500
+    100
+}
+fn default_cloud_poll_ms() -> u64 {
+    1000
 }
 fn default_withdraw_interval() -> u64 {
     300
@@ -291,6 +299,11 @@ impl FileConfig {
     /// The poll interval.
     pub fn poll_interval(&self) -> Duration {
         Duration::from_millis(self.poll_ms)
+    }
+
+    /// `cloud_poll_ms` as a duration.
+    pub fn cloud_poll_interval(&self) -> Duration {
+        Duration::from_millis(self.cloud_poll_ms)
     }
 }
 

@@ -130,12 +130,22 @@ async fn metrics<C: Cloud>(State(http): State<Http<C>>) -> Response {
     for (kind, count) in &status.counters.actions {
         let _ = writeln!(out, "utter_agent_actions_total{{kind=\"{kind}\"}} {count}");
     }
+    let _ = writeln!(
+        out,
+        "# HELP utter_agent_cloud_errors_total Failed cloud calls; by call and kind of error too."
+    );
     let _ = writeln!(out, "# TYPE utter_agent_cloud_errors_total counter");
     let _ = writeln!(
         out,
         "utter_agent_cloud_errors_total {}",
         status.counters.cloud_errors
     );
+    for ((call, kind), count) in &status.counters.cloud_errors_by {
+        let _ = writeln!(
+            out,
+            "utter_agent_cloud_errors_total{{call=\"{call}\",error=\"{kind}\"}} {count}"
+        );
+    }
     let _ = writeln!(out, "# TYPE utter_agent_tx_errors_total counter");
     let _ = writeln!(
         out,

@@ -135,6 +135,10 @@ async fn health_and_metrics_tell_the_truth() {
     };
     status.counters.actions.insert("boot", 4);
     status.counters.cloud_errors = 2;
+    status
+        .counters
+        .cloud_errors_by
+        .insert(("acknowledge", "unavailable"), 2);
     let url = serve(status.clone(), cloud.clone()).await;
     let health = reqwest::get(format!("{url}/health")).await.expect("health");
     assert_eq!(health.status().as_u16(), 200);
@@ -153,7 +157,10 @@ async fn health_and_metrics_tell_the_truth() {
         "{metrics}"
     );
     assert!(
-        metrics.contains("utter_agent_cloud_errors_total 2"),
+        metrics.contains("utter_agent_cloud_errors_total 2")
+            && metrics.contains(
+                "utter_agent_cloud_errors_total{call=\"acknowledge\",error=\"unavailable\"} 2"
+            ),
         "{metrics}"
     );
 

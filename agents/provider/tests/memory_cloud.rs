@@ -4,7 +4,7 @@
 
 mod common;
 
-use alloy::primitives::U256;
+use alloy::{primitives::U256, providers::Provider as _};
 use common::{CLOSED, HALTED, Market, PRICE, RESTART_PENDING, RUNNING};
 use utter_provider_agent::{
     access,
@@ -176,12 +176,19 @@ async fn cloud_faults_are_retried_and_a_full_cloud_pauses_the_offers() {
     let _ = agent.tick().await;
     assert_eq!(market.status(lease).await, RUNNING);
     assert_eq!(agent.cloud().servers().len(), 1, "exactly one server");
+    assert_eq!(
+        agent.counters.cloud_errors_by.get(&("list", "unavailable")),
+        Some(&2),
+        "counted by call and kind: {:?}",
+        agent.counters
+    );
 
     agent.cloud().set_max_instances(Some(1));
     market.settle_chain().await;
     agent.tick().await.expect("tick");
     market.settle_chain().await;
     agent.tick().await.expect("tick");
+    market.mined().await;
     let offers = utter_bindings::Offers::new(market.deployment.offers, &market.provider);
     assert_eq!(
         offers
@@ -195,6 +202,7 @@ async fn cloud_faults_are_retried_and_a_full_cloud_pauses_the_offers() {
     );
     agent.cloud().set_max_instances(None);
     agent.tick().await.expect("tick");
+    market.mined().await;
     assert_eq!(
         offers
             .getOffer(offer_id)
@@ -368,4 +376,78 @@ async fn a_spare_claimed_by_an_agent_that_died_is_rebuilt_not_acknowledged() {
     market.settle_chain().await;
     assert!(kinds(&agent.tick().await.expect("tick")).contains(&"acknowledge"));
     assert_eq!(market.status(lease).await, RUNNING);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_lease_boots_between_listings_and_transactions_do_not_block_the_tick() {
+    let market = Market::new("between-listings").await;
+    let mut config = market.config("utter.small", "utter-tiny");
+    config.cloud_poll_ms = 60_000;
+    let mut agent = market.agent_with_config(std::sync::Arc::new(cloud()), config);
+    agent.prepare().await.expect("prepares");
+    let offer_id = *agent.offers().keys().next().expect("offer");
+    assert!(agent.tick().await.expect("tick").is_empty());
+    assert_eq!(agent.cloud().listings(), 1, "a fresh agent lists first");
+
+    // Opened after the listing: booted from it, without listing again.
+    let first = market.open_lease(offer_id, 600).await;
+    market.settle_chain().await;
+    assert_eq!(kinds(&agent.tick().await.expect("tick")), ["boot"]);
+    assert_eq!(agent.cloud().listings(), 1, "no listing before the create");
+    assert!(
+        agent.tick().await.expect("tick").is_empty(),
+        "in flight: not booted twice"
+    );
+    assert_eq!(agent.cloud().servers().len(), 1);
+
+    // A restart knows no listing: it lists before it boots, and finds the server.
+    let cloud = kill(agent);
+    let mut config = market.config("utter.small", "utter-tiny");
+    config.cloud_poll_ms = 60_000;
+    let mut agent = market.agent_with_config(cloud, config);
+    agent.prepare().await.expect("prepares again");
+    let listed = agent.cloud().listings();
+    assert!(agent.tick().await.expect("tick").is_empty());
+    assert_eq!(agent.cloud().listings(), listed + 1, "listed on restart");
+    assert_eq!(agent.cloud().servers().len(), 1, "no second server");
+
+    // Two acknowledgements go out in one tick, on consecutive nonces, before any receipt is read.
+    let second = market.open_lease(offer_id, 600).await;
+    market.settle_chain().await;
+    assert_eq!(kinds(&agent.tick().await.expect("tick")), ["boot"]);
+    agent.cloud().settle();
+    let mut config = market.config("utter.small", "utter-tiny");
+    config.cloud_poll_ms = 0;
+    let mut agent = market.agent_with_config(kill(agent), config);
+    agent.prepare().await.expect("prepares a third time");
+    market
+        .provider
+        .raw_request::<_, ()>("evm_setAutomine".into(), (false,))
+        .await
+        .expect("automine off");
+    let done = kinds(&agent.tick().await.expect("tick"));
+    assert_eq!(done, ["acknowledge", "acknowledge"]);
+    assert_eq!(
+        agent.pending_transactions(),
+        2,
+        "both pending, none awaited"
+    );
+    market
+        .provider
+        .raw_request::<_, ()>("evm_setAutomine".into(), (true,))
+        .await
+        .expect("automine on");
+    market.settle_chain().await;
+    agent.tick().await.expect("tick");
+    assert_eq!(
+        agent.counters.tx_errors, 0,
+        "both mined: {:?}",
+        agent.counters
+    );
+    assert_eq!(market.status(first).await, RUNNING);
+    assert_eq!(market.status(second).await, RUNNING);
+    assert!(
+        agent.tick().await.expect("tick").is_empty(),
+        "nothing sent twice"
+    );
 }

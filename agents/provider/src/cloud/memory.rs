@@ -19,6 +19,7 @@ struct Inner {
     clock: u64,
     max_instances: Option<u64>,
     user_data: BTreeMap<String, String>,
+    listings: u64,
 }
 
 /// A cloud in memory.
@@ -37,6 +38,11 @@ impl MemoryCloud {
             inner.images = images.into_iter().collect();
         }
         cloud
+    }
+
+    /// How many times the servers were listed.
+    pub fn listings(&self) -> u64 {
+        self.lock().listings
     }
 
     /// Servers of this flavor id go to ERROR instead of ACTIVE.
@@ -112,7 +118,8 @@ impl MemoryCloud {
 
 impl Cloud for MemoryCloud {
     async fn list_servers(&self, tag: &str) -> Result<Vec<CloudServer>, CloudError> {
-        let inner = self.check()?;
+        let mut inner = self.check()?;
+        inner.listings += 1;
         Ok(inner
             .servers
             .values()

@@ -130,6 +130,7 @@ impl Market {
         let text = format!(
             r#"
 confirmations = {CONFIRMATIONS}
+cloud_poll_ms = 0
 state_dir = "{}"
 indexer_url = "http://127.0.0.1:8580"
 withdraw_threshold = "1"
@@ -220,8 +221,32 @@ region = "lab-1"
         mine(&self.provider, CONFIRMATIONS).await.expect("mine");
     }
 
-    /// `LeaseEscrow.getLease(id).status`.
+    /// Waits until anvil has mined every transaction the agent (the host) sent: the agent does not
+    /// wait for its own.
+    pub async fn mined(&self) {
+        for _ in 0..500 {
+            let latest = self
+                .provider
+                .get_transaction_count(self.host)
+                .await
+                .expect("nonce");
+            let pending = self
+                .provider
+                .get_transaction_count(self.host)
+                .pending()
+                .await
+                .expect("pending nonce");
+            if latest == pending {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("the agent's transactions were not mined within 5 s");
+    }
+
+    /// `LeaseEscrow.getLease(id).status`, once the agent's transactions are mined.
     pub async fn status(&self, lease_id: u64) -> u8 {
+        self.mined().await;
         self.escrow()
             .getLease(U256::from(lease_id))
             .call()
