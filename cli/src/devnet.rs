@@ -402,7 +402,7 @@ fn agent_config(
         r#"rpc = {rpc}
 deployment = {deployment}
 confirmations = 0
-poll_ms = 500
+poll_ms = 100
 listen = "127.0.0.1:{agent_port}"
 state_dir = {state_dir}
 indexer_url = {api}
