@@ -163,3 +163,71 @@ async fn missing_keys_unreachable_rpcs_and_unknown_clouds_are_explained() {
         "{stderr}"
     );
 }
+
+/// Credentials Keystone refuses (the lab's real Keystone, a wrong password): the agent stops before
+/// touching the chain, says the cloud refused them and names the cloud, and never prints the secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_the_cloud_refuses_are_explained() {
+    let Ok(lab) = std::env::var("UTTER_LAB_CLOUDS_YAML") else {
+        eprintln!(
+            "SKIPPED: no OpenStack lab (UTTER_LAB_CLOUDS_YAML unset; scripts/test starts one)"
+        );
+        return;
+    };
+    let anvil = spawn_anvil();
+    let (provider, accounts) = wallets(&anvil, 1);
+    let deployment = utter_bindings::deploy(&provider, accounts[0])
+        .await
+        .expect("deploys");
+    let deployment_file = temp("deployment-auth.json", "");
+    deployment.save(&deployment_file).expect("saved");
+    let clouds = std::fs::read_to_string(&lab).expect("the lab's clouds.yaml");
+    assert!(
+        clouds.contains("password: utter-provider-secret"),
+        "{clouds}"
+    );
+    let wrong = temp(
+        "clouds-wrong.yaml",
+        &clouds.replace(
+            "password: utter-provider-secret",
+            "password: not-the-password-42",
+        ),
+    );
+    let path = temp(
+        "wrong-credentials.toml",
+        &config(&anvil.endpoint(), &deployment_file, "")
+            .replace("name = \"nowhere\"", "name = \"utter-lab\"")
+            .replace(
+                &format!(
+                    "clouds_yaml = \"{}\"",
+                    std::env::temp_dir()
+                        .join(format!("utter-agent-cli-{}", std::process::id()))
+                        .join("clouds.yaml")
+                        .display()
+                ),
+                &format!("clouds_yaml = \"{wrong}\""),
+            ),
+    );
+    assert!(
+        std::fs::read_to_string(&path)
+            .expect("config")
+            .contains(&wrong)
+    );
+    let (ok, stderr) = run(
+        &["run", "--config", &path],
+        &[(
+            "UTTER_AGENT_PRIVATE_KEY",
+            // anvil's second well-known key, whole (KEY above is cut short on purpose).
+            "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+        )],
+    );
+    assert!(!ok, "{stderr}");
+    assert!(
+        stderr.contains("refused the credentials") && stderr.contains("utter-lab"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("not-the-password-42"),
+        "the password leaked: {stderr}"
+    );
+}
