@@ -621,10 +621,13 @@ async fn withdraw(
     let call = escrow.withdraw(ids.clone(), to);
     let amount = chain.simulate("withdrawing earnings", &call).await?;
     out.confirm(&format!(
-        "Withdraw {} (after the pool's fee; {} before it) from {} leases to {to}",
+        "Withdraw {} (after the pool's fee; {} before it) from {} to {to}",
         token.format(amount),
         token.format(earned),
-        ids.len()
+        match ids.len() {
+            1 => "1 lease".to_owned(),
+            n => format!("{n} leases"),
+        }
     ))?;
     let receipt = chain.send(out, "withdrawing earnings", call).await?;
     let event = receipt
