@@ -31,7 +31,7 @@ use std::{
     time::{Duration, Instant, SystemTime},
 };
 use tokio::sync::mpsc;
-use utter_bindings::{ComputeToken, Deployment, LeaseEscrow, Pools, deploy};
+use utter_bindings::{ComputeToken, Deployment, LeaseEscrow, Pools, demo::tokens, deploy};
 use utter_provider_agent::{
     agent::Agent,
     chain::ChainView,
@@ -515,10 +515,6 @@ struct Market {
     nonces: HashMap<Address, u64>,
     ssh_public: String,
     dir: PathBuf,
-}
-
-fn tokens(whole: u64) -> U256 {
-    U256::from(whole) * U256::from(10).pow(U256::from(18))
 }
 
 impl Market {

@@ -4,7 +4,9 @@ mod common;
 
 use alloy::primitives::{Address, Bytes, U256, aliases::U96, keccak256};
 use common::{confirm, mined_at, spawn_anvil, wallets, warp};
-use utter_bindings::{ComputeToken, LeaseEscrow, Offers, Pools, ProviderRegistry, deploy};
+use utter_bindings::{
+    ComputeToken, LeaseEscrow, Offers, Pools, ProviderRegistry, demo::tokens, deploy,
+};
 
 /// Token wei per second the offer charges.
 const PRICE: u64 = 1_000_000_000_000;
@@ -18,10 +20,6 @@ const HALTED: u8 = 3;
 const CLOSED: u8 = 5;
 /// `EndReason::RanDry`.
 const RAN_DRY: u8 = 2;
-
-fn tokens(whole: u64) -> U256 {
-    U256::from(whole) * U256::from(10).pow(U256::from(18))
-}
 
 fn fee_of(payout: U256) -> U256 {
     payout * U256::from(FEE_BPS) / U256::from(10_000)

@@ -13,6 +13,7 @@ use alloy::{
     sol_types::SolEvent,
 };
 use ssh_key::{Algorithm, LineEnding, PrivateKey, rand_core::OsRng};
+pub use utter_bindings::demo::tokens;
 use utter_bindings::{ComputeToken, Deployment, LeaseEscrow, Pools, deploy};
 use utter_provider_agent::{
     agent::Agent,
@@ -39,10 +40,6 @@ pub struct Market {
     pub ssh_public: String,
     pub ssh_private: String,
     pub state_dir: std::path::PathBuf,
-}
-
-pub fn tokens(whole: u64) -> U256 {
-    U256::from(whole) * U256::from(10).pow(U256::from(18))
 }
 
 impl Market {
