@@ -36,7 +36,8 @@ use utter_provider_agent::{
     agent::Agent,
     chain::ChainView,
     cloud::{
-        Cloud, CloudError, CloudServer, CreateServer, Flavor, Room, clouds_yaml,
+        Cloud, CloudError, CloudServer, CreateServer, Flavor, FloatingIp, NetworkInfo, Room,
+        clouds_yaml,
         memory::MemoryCloud,
         openstack::{OpenStack, Options},
     },
@@ -252,6 +253,35 @@ impl<C: Cloud> Cloud for Timed<C> {
         listing.2 += started.elapsed();
         listing.3 += 1;
         result
+    }
+    async fn find_network(&self, name_or_id: &str) -> Result<Option<NetworkInfo>, CloudError> {
+        self.inner.find_network(name_or_id).await
+    }
+    async fn server_ports(&self, server_id: &str) -> Result<Vec<String>, CloudError> {
+        self.inner.server_ports(server_id).await
+    }
+    async fn floating_ips(&self, network_id: &str) -> Result<Vec<FloatingIp>, CloudError> {
+        self.inner.floating_ips(network_id).await
+    }
+    async fn create_floating_ip(
+        &self,
+        network_id: &str,
+        port_id: &str,
+        description: &str,
+    ) -> Result<FloatingIp, CloudError> {
+        self.inner
+            .create_floating_ip(network_id, port_id, description)
+            .await
+    }
+    async fn associate_floating_ip(
+        &self,
+        id: &str,
+        port_id: &str,
+    ) -> Result<FloatingIp, CloudError> {
+        self.inner.associate_floating_ip(id, port_id).await
+    }
+    async fn delete_floating_ip(&self, id: &str) -> Result<(), CloudError> {
+        self.inner.delete_floating_ip(id).await
     }
 }
 

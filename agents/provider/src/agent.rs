@@ -9,7 +9,7 @@
 use crate::{
     access::{self, AccessDetails},
     chain::{ChainError, ChainView},
-    cloud::{Cloud, CloudError, CloudServer, CreateServer, Flavor},
+    cloud::{Cloud, CloudError, CloudServer, CreateServer, Flavor, FloatingIp},
     config::{FileConfig, OfferConfig, parse_amount},
     plan::{self, Action, Policy, Server, Spare},
 };
@@ -18,7 +18,7 @@ use alloy::{
     providers::{DynProvider, Provider},
 };
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, BTreeSet, HashMap},
     path::PathBuf,
     sync::Arc,
     time::{Duration, Instant},
@@ -152,6 +152,10 @@ pub struct Agent<C> {
     pub counters: Counters,
     policy: Policy,
     age_identity: Option<SecretIdentity>,
+    /// The external network's id, resolved by [`Self::prepare`] from `cloud.floating_network`.
+    floating_network: Option<String>,
+    /// When the floating IPs were last swept for ones no server of a lease holds.
+    last_floating_sweep: Option<Instant>,
 }
 
 /// The provider's age identity; its Debug shows the public key only.
@@ -177,6 +181,24 @@ pub fn lease_tag(lease_id: u64) -> String {
 pub fn spare_tag(offer_id: u32) -> String {
     format!("utter-spare:{offer_id}")
 }
+
+/// What a lease's floating IP says in its description: the scope and lease tags, so the cloud
+/// records whose address it is and a restarted agent finds it again.
+pub fn floating_ip_description(scope: &str, lease_id: u64) -> String {
+    format!("{scope} {}", lease_tag(lease_id))
+}
+
+/// The lease a floating IP of this scope belongs to.
+fn floating_ip_lease(scope: &str, description: &str) -> Option<u64> {
+    description
+        .strip_prefix(scope)?
+        .strip_prefix(" utter-lease:")?
+        .parse()
+        .ok()
+}
+
+/// How often floating IPs are swept for ones whose lease has no server.
+const FLOATING_SWEEP: Duration = Duration::from_secs(30);
 
 /// The tag of a spare handed to a lease whose rebuild is not confirmed yet.
 pub const CLAIMED_TAG: &str = "utter-claimed";
@@ -249,6 +271,8 @@ impl<C: Cloud> Agent<C> {
             counters: Counters::default(),
             policy: Policy::default(),
             age_identity: None,
+            floating_network: None,
+            last_floating_sweep: None,
         }
     }
 
@@ -316,6 +340,19 @@ impl<C: Cloud> Agent<C> {
                 }
             }
             resolved.push((offer.clone(), flavor, images));
+        }
+        if let Some(name) = &self.config.cloud.floating_network {
+            match self.cloud.find_network(name).await? {
+                Some(network) if network.external => self.floating_network = Some(network.id),
+                Some(network) => missing.push(format!(
+                    "external network {name:?} (cloud.floating_network): network {} is not \
+                     external (router:external), so it has no floating IPs",
+                    network.id
+                )),
+                None => missing.push(format!(
+                    "external network {name:?} (cloud.floating_network)"
+                )),
+            }
         }
         if !missing.is_empty() {
             return Err(AgentError::Missing(missing));
@@ -729,6 +766,25 @@ impl<C: Cloud> Agent<C> {
         for action in actions {
             self.run(action, &mut done).await;
         }
+        let deleted: BTreeSet<&str> = done
+            .iter()
+            .filter_map(|a| match a {
+                Action::Delete { server_id, .. } => Some(server_id.as_str()),
+                _ => None,
+            })
+            .collect();
+        if self.floating_network.is_some()
+            && (!deleted.is_empty()
+                || self
+                    .last_floating_sweep
+                    .is_none_or(|at| at.elapsed() >= FLOATING_SWEEP))
+        {
+            let left: Vec<Server> = servers
+                .into_iter()
+                .filter(|s| !deleted.contains(s.id.as_str()))
+                .collect();
+            self.sweep_floating_ips(&left).await;
+        }
         self.adjust_offers().await;
         self.maybe_withdraw(now).await;
         Ok(done)
@@ -999,14 +1055,34 @@ impl<C: Cloud> Agent<C> {
             .opening(lease_id)
             .map(|o| o.ssh_public_key.clone())
             .unwrap_or_default();
-        let details = AccessDetails {
-            chain_id: self.chain.deployment().chain_id,
-            lease_id,
-            host: server
+        let public = self
+            .chain
+            .lease(lease_id)
+            .and_then(|l| self.offers.get(&l.offer_id))
+            .is_some_and(|o| o.config.public_ipv4);
+        let host = if public {
+            match self.public_address(lease_id, server_id).await {
+                Ok(address) => address,
+                Err(error) if !error.is_transient() => {
+                    // The promised address cannot be had (pool exhausted, no port): refund now
+                    // rather than let the buyer wait out the boot deadline.
+                    tracing::warn!(lease_id, %error, "no public address for the lease: reporting a failed boot");
+                    self.count_cloud_error("floating_ip", &error);
+                    return self.report_boot_failure(lease_id).await;
+                }
+                Err(error) => return Err(error.into()),
+            }
+        } else {
+            server
                 .addresses
                 .first()
                 .cloned()
-                .unwrap_or_else(|| server.name.clone()),
+                .unwrap_or_else(|| server.name.clone())
+        };
+        let details = AccessDetails {
+            chain_id: self.chain.deployment().chain_id,
+            lease_id,
+            host,
             port: 22,
             user: "utter".into(),
             host_key_fingerprint: fingerprint_text,
@@ -1016,16 +1092,7 @@ impl<C: Cloud> Agent<C> {
             Err(error) => {
                 // The buyer gave a key nobody can encrypt to: refund it rather than run blind.
                 tracing::warn!(lease_id, %error, "cannot encrypt access details: reporting a failed boot");
-                let escrow =
-                    LeaseEscrow::new(self.chain.deployment().escrow, self.provider.clone());
-                let call = escrow.reportBootFailure(U256::from(lease_id));
-                self.send(
-                    "report boot failure",
-                    (lease_id, "report_boot_failure"),
-                    call,
-                )
-                .await?;
-                return Ok(());
+                return self.report_boot_failure(lease_id).await;
             }
         };
         let escrow = LeaseEscrow::new(self.chain.deployment().escrow, self.provider.clone());
@@ -1037,6 +1104,109 @@ impl<C: Cloud> Agent<C> {
         }
         tracing::info!(lease_id, server = %server_id, "acknowledged");
         Ok(())
+    }
+
+    /// Tells the chain the lease cannot be served: the buyer is refunded before the deadline.
+    async fn report_boot_failure(&mut self, lease_id: u64) -> Result<(), AgentError> {
+        let escrow = LeaseEscrow::new(self.chain.deployment().escrow, self.provider.clone());
+        let call = escrow.reportBootFailure(U256::from(lease_id));
+        self.send(
+            "report boot failure",
+            (lease_id, "report_boot_failure"),
+            call,
+        )
+        .await
+    }
+
+    /// The lease's public address: its floating IP (found by description, so a restart or a
+    /// resumed lease keeps the same one), associated with the server's port; allocated when it
+    /// has none.
+    async fn public_address(&self, lease_id: u64, server_id: &str) -> Result<String, CloudError> {
+        let network = self.floating_network.as_deref().ok_or_else(|| {
+            CloudError::Rejected("no floating network was resolved (cloud.floating_network)".into())
+        })?;
+        let port = self
+            .cloud
+            .server_ports(server_id)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| {
+                CloudError::Rejected(format!(
+                    "server {server_id} has no port to hold a floating IP (is cloud.network set?)"
+                ))
+            })?;
+        let description = floating_ip_description(&self.scope(), lease_id);
+        let mine: Vec<FloatingIp> = self
+            .cloud
+            .floating_ips(network)
+            .await?
+            .into_iter()
+            .filter(|ip| ip.description == description)
+            .collect();
+        if let Some(ip) = mine.iter().find(|ip| ip.port_id.as_deref() == Some(&port)) {
+            return Ok(ip.address.clone());
+        }
+        let ip = match mine.first() {
+            Some(ip) => self.cloud.associate_floating_ip(&ip.id, &port).await?,
+            None => {
+                let ip = self
+                    .cloud
+                    .create_floating_ip(network, &port, &description)
+                    .await?;
+                tracing::info!(lease_id, server = %server_id, address = %ip.address, "floating IP allocated");
+                ip
+            }
+        };
+        Ok(ip.address)
+    }
+
+    /// Releases the floating IPs of this scope that no server of their lease holds any more: the
+    /// lease's server was deleted (or the agent died before releasing), or a lost reply left a
+    /// second, unassociated one. `servers` is what the cloud holds now.
+    async fn sweep_floating_ips(&mut self, servers: &[Server]) {
+        let Some(network) = self.floating_network.clone() else {
+            return;
+        };
+        let ips = match self.cloud.floating_ips(&network).await {
+            Ok(ips) => ips,
+            Err(error) => {
+                self.count_cloud_error("floating_ip", &error);
+                tracing::warn!(%error, "cannot list the floating IPs");
+                return;
+            }
+        };
+        self.last_floating_sweep = Some(Instant::now());
+        let scope = self.scope();
+        let held: BTreeSet<u64> = servers.iter().map(|s| s.lease_id).collect();
+        let associated: BTreeSet<u64> = ips
+            .iter()
+            .filter(|ip| ip.port_id.is_some())
+            .filter_map(|ip| floating_ip_lease(&scope, &ip.description))
+            .collect();
+        for ip in ips {
+            let Some(lease_id) = floating_ip_lease(&scope, &ip.description) else {
+                continue;
+            };
+            let spare = ip.port_id.is_none() && associated.contains(&lease_id);
+            if held.contains(&lease_id) && !spare {
+                continue;
+            }
+            match self.cloud.delete_floating_ip(&ip.id).await {
+                Ok(()) => {
+                    *self
+                        .counters
+                        .actions
+                        .entry("release_floating_ip")
+                        .or_default() += 1;
+                    tracing::info!(lease_id, address = %ip.address, "floating IP released");
+                }
+                Err(error) => {
+                    self.count_cloud_error("floating_ip", &error);
+                    tracing::warn!(lease_id, address = %ip.address, %error, "cannot release a floating IP");
+                }
+            }
+        }
     }
 
     /// Pauses the offers while the cloud has no room for another server, resumes them when it has.

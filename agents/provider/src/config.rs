@@ -88,9 +88,12 @@ pub struct CloudConfig {
     pub name: String,
     /// An explicit `clouds.yaml` (otherwise the standard places are searched).
     pub clouds_yaml: Option<PathBuf>,
-    /// The network of new servers: `none`, `auto` or a network id (default `none`).
+    /// The network of new servers: `none`, `auto`, or a network's id or name (default `none`).
     #[serde(default = "default_network")]
     pub network: String,
+    /// The external network floating IPs come from (id or name): needed when an offer promises a
+    /// public IPv4 address. The servers' network (`network`) must reach it through a router.
+    pub floating_network: Option<String>,
     /// Seconds each cloud request may take.
     #[serde(default = "default_cloud_timeout")]
     pub timeout_secs: u64,
@@ -257,9 +260,23 @@ impl FileConfig {
         if let Some(stake) = &self.stake {
             parse_amount("stake", stake)?;
         }
+        if self.cloud.floating_network.is_some() && self.cloud.network.trim() == "none" {
+            return Err(invalid(
+                "cloud.floating_network",
+                "needs cloud.network: a server booted without a network has no port to hold a \
+                 floating IP",
+            ));
+        }
         let mut names = std::collections::BTreeSet::new();
         for (i, offer) in self.offers.iter().enumerate() {
             let key = |field: &str| format!("offers[{i}].{field}");
+            if offer.public_ipv4 && self.cloud.floating_network.is_none() {
+                return Err(invalid(
+                    key("public_ipv4"),
+                    "the offer promises a public IPv4 address: set cloud.floating_network (the \
+                     external network its floating IP comes from)",
+                ));
+            }
             if !names.insert(offer.name.clone()) {
                 return Err(invalid(
                     key("name"),
@@ -374,5 +391,33 @@ region = "lab-1"
             let error = parse(&GOOD.replace(from, to)).unwrap_err().to_string();
             assert!(error.contains(key), "{key}: {error}");
         }
+    }
+
+    #[test]
+    fn a_public_address_needs_a_floating_network_and_a_port() {
+        let public = GOOD.replace(
+            "region = \"lab-1\"",
+            "region = \"lab-1\"\npublic_ipv4 = true",
+        );
+        let error = parse(&public).unwrap_err().to_string();
+        assert!(
+            error.contains("offers[0].public_ipv4") && error.contains("cloud.floating_network"),
+            "{error}"
+        );
+        let floating = |network: &str| {
+            public.replace(
+                "name = \"utter-lab\"",
+                &format!(
+                    "name = \"utter-lab\"\nnetwork = \"{network}\"\nfloating_network = \"public\""
+                ),
+            )
+        };
+        let error = parse(&floating("none")).unwrap_err().to_string();
+        assert!(
+            error.contains("cloud.floating_network") && error.contains("cloud.network"),
+            "{error}"
+        );
+        let config = parse(&floating("private")).expect("a network and a floating network");
+        assert_eq!(config.cloud.floating_network.as_deref(), Some("public"));
     }
 }

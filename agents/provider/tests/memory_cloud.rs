@@ -451,3 +451,221 @@ async fn a_new_lease_boots_between_listings_and_transactions_do_not_block_the_ti
         "nothing sent twice"
     );
 }
+
+/// The description the agent gives a lease's floating IP in this market.
+fn floating_description(market: &Market, lease: u64) -> String {
+    utter_provider_agent::agent::floating_ip_description(
+        &utter_provider_agent::agent::scope_tag(
+            market.deployment.chain_id,
+            market.deployment.escrow,
+        ),
+        lease,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_public_offer_gets_one_floating_ip_kept_across_a_halt_and_released_at_the_end() {
+    let market = Market::new("floating").await;
+    let config = market.public_config("utter.small", "utter-tiny", "private", "public");
+    let cloud = std::sync::Arc::new(cloud());
+    // A floating IP of another deployment, and one this deployment leaked for a lease with no
+    // server (an agent that died before releasing it).
+    let other_port = MemoryCloud::port_of(&cloud.insert_server("other"));
+    cloud
+        .allocate_floating_ip(&other_port, "utter:1:0x00000000 utter-lease:1")
+        .expect("another deployment's address");
+    cloud
+        .allocate_floating_ip(&other_port, &floating_description(&market, 999))
+        .expect_err("one port holds one floating IP");
+    let mut agent = market.agent_with_config(cloud.clone(), config);
+    agent.prepare().await.expect("prepares");
+    let offer_id = *agent.offers().keys().next().expect("offer");
+
+    let lease = market.open_lease(offer_id, 600).await;
+    market.settle_chain().await;
+    assert_eq!(kinds(&agent.tick().await.expect("tick")), ["boot"]);
+    agent.cloud().settle();
+    assert_eq!(kinds(&agent.tick().await.expect("tick")), ["acknowledge"]);
+    assert_eq!(market.status(lease).await, RUNNING);
+    let ips = cloud.all_floating_ips();
+    let mine: Vec<_> = ips
+        .iter()
+        .filter(|ip| ip.description == floating_description(&market, lease))
+        .collect();
+    assert_eq!(mine.len(), 1, "{ips:?}");
+    let server = cloud
+        .servers()
+        .into_iter()
+        .find(|s| s.tags.contains(&format!("utter-lease:{lease}")))
+        .expect("the lease's server");
+    assert_eq!(
+        mine[0].port_id.as_deref(),
+        Some(MemoryCloud::port_of(&server.id).as_str())
+    );
+    let details = access::decrypt(&market.ssh_private, &market.encrypted_access(lease).await)
+        .expect("the buyer decrypts");
+    assert_eq!(
+        details.host, mine[0].address,
+        "the public address, not {server:?}"
+    );
+    assert!(details.host.starts_with("203.0.113."), "{}", details.host);
+    let address = details.host.clone();
+
+    // Halted and resumed: the same address comes back, and no second one is allocated.
+    warp(&market.provider, 700).await.expect("warp");
+    market.settle_chain().await;
+    let done = kinds(&agent.tick().await.expect("tick"));
+    assert!(done.contains(&"halt"), "{done:?}");
+    confirm(
+        "top up",
+        market
+            .escrow()
+            .topUp(U256::from(lease), U256::from(PRICE) * U256::from(600))
+            .from(market.buyer),
+    )
+    .await;
+    market.settle_chain().await;
+    assert_eq!(kinds(&agent.tick().await.expect("tick")), ["start"]);
+    market.settle_chain().await;
+    assert_eq!(kinds(&agent.tick().await.expect("tick")), ["acknowledge"]);
+    let details = access::decrypt(&market.ssh_private, &market.encrypted_access(lease).await)
+        .expect("the buyer decrypts");
+    assert_eq!(
+        details.host, address,
+        "the same public address after a resume"
+    );
+    let described = |ips: &[utter_provider_agent::cloud::FloatingIp], lease: u64| {
+        ips.iter()
+            .filter(|ip| ip.description == floating_description(&market, lease))
+            .count()
+    };
+    assert_eq!(described(&cloud.all_floating_ips(), lease), 1);
+
+    // The buyer stops: the server goes and its address is released; the other deployment's stays.
+    confirm(
+        "stop",
+        market.escrow().stop(U256::from(lease)).from(market.buyer),
+    )
+    .await;
+    market.settle_chain().await;
+    let done = kinds(&agent.tick().await.expect("tick"));
+    assert!(done.contains(&"delete"), "{done:?}");
+    let ips = cloud.all_floating_ips();
+    assert_eq!(described(&ips, lease), 0, "{ips:?}");
+    assert_eq!(
+        ips.len(),
+        1,
+        "only the other deployment's address is left: {ips:?}"
+    );
+    assert_eq!(ips[0].description, "utter:1:0x00000000 utter-lease:1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_floating_ip_an_agent_allocated_before_dying_is_reused_and_leaked_ones_are_released() {
+    let market = Market::new("floating-restart").await;
+    let config = market.public_config("utter.small", "utter-tiny", "private", "public");
+    let cloud = std::sync::Arc::new(cloud());
+    let mut agent = market.agent_with_config(cloud.clone(), config.clone());
+    agent.prepare().await.expect("prepares");
+    let offer_id = *agent.offers().keys().next().expect("offer");
+    let lease = market.open_lease(offer_id, 600).await;
+    market.settle_chain().await;
+    assert_eq!(kinds(&agent.tick().await.expect("tick")), ["boot"]);
+    cloud.settle();
+    // The agent allocated the lease's address and died before acknowledging. Meanwhile a
+    // leaked address of a lease with no server waits to be released.
+    let server = cloud.servers()[0].id.clone();
+    let allocated = cloud
+        .allocate_floating_ip(
+            &MemoryCloud::port_of(&server),
+            &floating_description(&market, lease),
+        )
+        .expect("allocated");
+    let unrelated = cloud.insert_server("unrelated");
+    let leaked = cloud
+        .allocate_floating_ip(
+            &MemoryCloud::port_of(&unrelated),
+            &floating_description(&market, 999),
+        )
+        .expect("leaked");
+    let cloud = kill(agent);
+    let mut agent = market.agent_with_config(cloud.clone(), config);
+    agent.prepare().await.expect("prepares again");
+    assert_eq!(kinds(&agent.tick().await.expect("tick")), ["acknowledge"]);
+    let details = access::decrypt(&market.ssh_private, &market.encrypted_access(lease).await)
+        .expect("the buyer decrypts");
+    assert_eq!(
+        details.host, allocated.address,
+        "the address allocated before the kill"
+    );
+    let ips = cloud.all_floating_ips();
+    assert_eq!(
+        ips.len(),
+        1,
+        "no second address, the leaked one released: {ips:?}"
+    );
+    assert_eq!(ips[0].id, allocated.id);
+    assert!(!ips.iter().any(|ip| ip.id == leaked.id));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_public_offer_with_no_address_left_is_refunded_at_once() {
+    let market = Market::new("floating-exhausted").await;
+    let config = market.public_config("utter.small", "utter-tiny", "private", "public");
+    let cloud = std::sync::Arc::new(cloud());
+    cloud.set_floating_pool(0);
+    let mut agent = market.agent_with_config(cloud.clone(), config);
+    agent.prepare().await.expect("prepares");
+    let offer_id = *agent.offers().keys().next().expect("offer");
+    let lease = market.open_lease(offer_id, 600).await;
+    market.settle_chain().await;
+    assert_eq!(kinds(&agent.tick().await.expect("tick")), ["boot"]);
+    cloud.settle();
+    agent.tick().await.expect("tick");
+    assert_eq!(
+        market.status(lease).await,
+        CLOSED,
+        "reported failed, not acknowledged"
+    );
+    let ended = market
+        .escrow()
+        .getLease(U256::from(lease))
+        .call()
+        .await
+        .expect("lease");
+    assert_eq!(
+        ended.funds,
+        alloy::primitives::aliases::U96::ZERO,
+        "the buyer was refunded"
+    );
+    assert!(
+        agent
+            .counters
+            .cloud_errors_by
+            .contains_key(&("floating_ip", "rejected")),
+        "{:?}",
+        agent.counters.cloud_errors_by
+    );
+    market.settle_chain().await;
+    let done = kinds(&agent.tick().await.expect("tick"));
+    assert!(done.contains(&"delete"), "{done:?}");
+    assert!(cloud.servers().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_floating_network_that_is_missing_or_internal_is_named_at_start() {
+    let market = Market::new("floating-config").await;
+    for (network, expected) in [
+        (
+            "nowhere",
+            "external network \"nowhere\" (cloud.floating_network)",
+        ),
+        ("private", "network private is not external"),
+    ] {
+        let config = market.public_config("utter.small", "utter-tiny", "private", network);
+        let mut agent = market.agent_with_config(std::sync::Arc::new(cloud()), config);
+        let error = agent.prepare().await.expect_err("refused").to_string();
+        assert!(error.contains(expected), "{network}: {error}");
+        assert!(agent.offers().is_empty(), "nothing published for {network}");
+    }
+}

@@ -1,7 +1,10 @@
 //! An in-memory cloud for unit tests of the agent's logic. Servers become ACTIVE (or ERROR, for a
 //! flavor marked failing) on the next [`MemoryCloud::settle`]; failures can be injected per call.
+//! Each server has one port; an external network `public` hands out floating IPs from a pool of
+//! [`MemoryCloud::FLOATING_POOL`] addresses, and a deleted server's port takes its association along,
+//! as in Neutron.
 
-use super::{Cloud, CloudError, CloudServer, CreateServer, Flavor, Room};
+use super::{Cloud, CloudError, CloudServer, CreateServer, Flavor, FloatingIp, NetworkInfo, Room};
 use crate::plan::ServerStatus;
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -20,6 +23,8 @@ struct Inner {
     max_instances: Option<u64>,
     user_data: BTreeMap<String, String>,
     listings: u64,
+    floating_ips: BTreeMap<String, FloatingIp>,
+    floating_pool: Option<usize>,
 }
 
 /// A cloud in memory.
@@ -29,6 +34,54 @@ pub struct MemoryCloud {
 }
 
 impl MemoryCloud {
+    /// The id (and name) of the external network.
+    pub const PUBLIC_NETWORK: &'static str = "public";
+    /// Floating IPs the external network has unless [`Self::set_floating_pool`] says otherwise.
+    pub const FLOATING_POOL: usize = 16;
+
+    /// The floating pool holds `size` addresses.
+    pub fn set_floating_pool(&self, size: usize) {
+        self.lock().floating_pool = Some(size);
+    }
+
+    /// Every floating IP the project holds.
+    pub fn all_floating_ips(&self) -> Vec<FloatingIp> {
+        self.lock().floating_ips.values().cloned().collect()
+    }
+
+    /// Adds an ACTIVE server without tags (someone else's) and returns its id.
+    pub fn insert_server(&self, name: &str) -> String {
+        let mut inner = self.lock();
+        inner.next_id += 1;
+        inner.clock += 1;
+        let id = format!("server-{}", inner.next_id);
+        let server = CloudServer {
+            id: id.clone(),
+            name: name.to_owned(),
+            status: ServerStatus::Active,
+            tags: Vec::new(),
+            created_at: inner.clock,
+            addresses: vec![format!("10.0.0.{}", inner.next_id)],
+            fault: None,
+        };
+        inner.servers.insert(id.clone(), (server, String::new()));
+        id
+    }
+
+    /// Allocates a floating IP for `port_id` as someone else (or an earlier agent) would.
+    pub fn allocate_floating_ip(
+        &self,
+        port_id: &str,
+        description: &str,
+    ) -> Result<FloatingIp, CloudError> {
+        allocate(&mut self.lock(), port_id, description)
+    }
+
+    /// The port of a server (each has one).
+    pub fn port_of(server_id: &str) -> String {
+        port_of(server_id)
+    }
+
     /// A cloud with the given flavors and images (name to id).
     pub fn new(flavors: Vec<Flavor>, images: Vec<(String, String)>) -> Self {
         let cloud = Self::default();
@@ -170,7 +223,14 @@ impl Cloud for MemoryCloud {
     }
 
     async fn delete_server(&self, id: &str) -> Result<(), CloudError> {
-        self.check()?.servers.remove(id);
+        let mut inner = self.check()?;
+        inner.servers.remove(id);
+        let port = port_of(id);
+        for ip in inner.floating_ips.values_mut() {
+            if ip.port_id.as_deref() == Some(port.as_str()) {
+                ip.port_id = None;
+            }
+        }
         Ok(())
     }
 
@@ -218,4 +278,119 @@ impl Cloud for MemoryCloud {
             ram_mib: None,
         })
     }
+
+    async fn find_network(&self, name_or_id: &str) -> Result<Option<NetworkInfo>, CloudError> {
+        drop(self.check()?);
+        Ok(match name_or_id {
+            Self::PUBLIC_NETWORK => Some(NetworkInfo {
+                id: Self::PUBLIC_NETWORK.into(),
+                name: Self::PUBLIC_NETWORK.into(),
+                external: true,
+            }),
+            "private" => Some(NetworkInfo {
+                id: "private".into(),
+                name: "private".into(),
+                external: false,
+            }),
+            _ => None,
+        })
+    }
+
+    async fn server_ports(&self, server_id: &str) -> Result<Vec<String>, CloudError> {
+        let inner = self.check()?;
+        Ok(if inner.servers.contains_key(server_id) {
+            vec![port_of(server_id)]
+        } else {
+            Vec::new()
+        })
+    }
+
+    async fn floating_ips(&self, network_id: &str) -> Result<Vec<FloatingIp>, CloudError> {
+        let inner = self.check()?;
+        Ok(if network_id == Self::PUBLIC_NETWORK {
+            inner.floating_ips.values().cloned().collect()
+        } else {
+            Vec::new()
+        })
+    }
+
+    async fn create_floating_ip(
+        &self,
+        network_id: &str,
+        port_id: &str,
+        description: &str,
+    ) -> Result<FloatingIp, CloudError> {
+        let mut inner = self.check()?;
+        if network_id != Self::PUBLIC_NETWORK {
+            return Err(CloudError::NotFound(format!("network {network_id}")));
+        }
+        allocate(&mut inner, port_id, description)
+    }
+
+    async fn associate_floating_ip(
+        &self,
+        id: &str,
+        port_id: &str,
+    ) -> Result<FloatingIp, CloudError> {
+        let mut inner = self.check()?;
+        check_port(&inner, port_id, Some(id))?;
+        let ip = inner
+            .floating_ips
+            .get_mut(id)
+            .ok_or_else(|| CloudError::NotFound(format!("floating IP {id}")))?;
+        ip.port_id = Some(port_id.to_owned());
+        Ok(ip.clone())
+    }
+
+    async fn delete_floating_ip(&self, id: &str) -> Result<(), CloudError> {
+        self.check()?.floating_ips.remove(id);
+        Ok(())
+    }
+}
+
+/// Allocates a floating IP on the external network, associated with `port_id`.
+fn allocate(inner: &mut Inner, port_id: &str, description: &str) -> Result<FloatingIp, CloudError> {
+    check_port(inner, port_id, None)?;
+    let size = inner.floating_pool.unwrap_or(MemoryCloud::FLOATING_POOL);
+    let address = (10..10 + size)
+        .map(|i| format!("203.0.113.{i}"))
+        .find(|a| !inner.floating_ips.values().any(|ip| &ip.address == a))
+        .ok_or_else(|| {
+            CloudError::Rejected(format!(
+                "409 Conflict: No more IP addresses available on network {}.",
+                MemoryCloud::PUBLIC_NETWORK
+            ))
+        })?;
+    inner.next_id += 1;
+    let ip = FloatingIp {
+        id: format!("fip-{}", inner.next_id),
+        address,
+        port_id: Some(port_id.to_owned()),
+        description: description.to_owned(),
+    };
+    inner.floating_ips.insert(ip.id.clone(), ip.clone());
+    Ok(ip)
+}
+
+/// The one port of a server.
+fn port_of(server_id: &str) -> String {
+    format!("port-of-{server_id}")
+}
+
+/// Neutron's checks before an association: the port exists and has no other floating IP.
+fn check_port(inner: &Inner, port_id: &str, except: Option<&str>) -> Result<(), CloudError> {
+    let server = port_id.strip_prefix("port-of-").unwrap_or_default();
+    if !inner.servers.contains_key(server) {
+        return Err(CloudError::NotFound(format!("port {port_id}")));
+    }
+    if inner
+        .floating_ips
+        .values()
+        .any(|ip| ip.port_id.as_deref() == Some(port_id) && Some(ip.id.as_str()) != except)
+    {
+        return Err(CloudError::Rejected(format!(
+            "409 Conflict: port {port_id} already has a floating IP"
+        )));
+    }
+    Ok(())
 }

@@ -72,6 +72,30 @@ pub struct Room {
     pub ram_mib: Option<u64>,
 }
 
+/// A network as Neutron reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetworkInfo {
+    /// The cloud's id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Whether floating IPs can be allocated from it (`router:external`).
+    pub external: bool,
+}
+
+/// A floating IP: a public address the project holds, associated with a server's port or not.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FloatingIp {
+    /// The cloud's id.
+    pub id: String,
+    /// The public address.
+    pub address: String,
+    /// The port it forwards to, `None` while unassociated.
+    pub port_id: Option<String>,
+    /// Its description: the agent writes the lease's tags there, so the cloud records whose it is.
+    pub description: String,
+}
+
 /// A failed cloud call.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CloudError {
@@ -150,4 +174,34 @@ pub trait Cloud: Send + Sync {
     ) -> impl Future<Output = Result<(), CloudError>> + Send;
     /// Room left for new servers in the project.
     fn room(&self) -> impl Future<Output = Result<Room, CloudError>> + Send;
+    /// The network with this id or (unique) name.
+    fn find_network(
+        &self,
+        name_or_id: &str,
+    ) -> impl Future<Output = Result<Option<NetworkInfo>, CloudError>> + Send;
+    /// The ids of a server's ports.
+    fn server_ports(
+        &self,
+        server_id: &str,
+    ) -> impl Future<Output = Result<Vec<String>, CloudError>> + Send;
+    /// The project's floating IPs on a network.
+    fn floating_ips(
+        &self,
+        network_id: &str,
+    ) -> impl Future<Output = Result<Vec<FloatingIp>, CloudError>> + Send;
+    /// Allocates a floating IP on `network_id` and associates it with `port_id` in one call.
+    fn create_floating_ip(
+        &self,
+        network_id: &str,
+        port_id: &str,
+        description: &str,
+    ) -> impl Future<Output = Result<FloatingIp, CloudError>> + Send;
+    /// Associates a floating IP with a port.
+    fn associate_floating_ip(
+        &self,
+        id: &str,
+        port_id: &str,
+    ) -> impl Future<Output = Result<FloatingIp, CloudError>> + Send;
+    /// Releases a floating IP (one already gone is not an error).
+    fn delete_floating_ip(&self, id: &str) -> impl Future<Output = Result<(), CloudError>> + Send;
 }

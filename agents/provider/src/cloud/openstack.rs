@@ -1,5 +1,5 @@
 //! The [`Cloud`] on a real OpenStack: Keystone v3 for tokens, Nova for servers, flavors and limits,
-//! Glance v2 for images.
+//! Glance v2 for images, Neutron v2.0 for networks, ports and floating IPs.
 //!
 //! # Why a small client of our own rather than the `openstack` crate
 //!
@@ -20,7 +20,8 @@
 //!
 //! - [`OpenStack::connect`] issues a token (`POST /v3/auth/tokens`, password or application
 //!   credential), picks the `compute` and `image` endpoints from the catalog (the configured interface
-//!   and region), and negotiates the compute microversion: the highest Nova supports, at most
+//!   and region; `network` too when the catalog has it), resolves a network named by name to its id,
+//!   and negotiates the compute microversion: the highest Nova supports, at most
 //!   [`MAX_COMPUTE_MICROVERSION`]; it refuses a Nova older than [`MIN_COMPUTE_MICROVERSION`].
 //!   Every compute request carries `OpenStack-API-Version: compute 2.x` and
 //!   `X-OpenStack-Nova-API-Version: 2.x`.
@@ -38,7 +39,7 @@
 //!   or an error message.
 
 use super::{
-    Cloud, CloudError, CloudServer, CreateServer, Flavor, Room,
+    Cloud, CloudError, CloudServer, CreateServer, Flavor, FloatingIp, NetworkInfo, Room,
     clouds_yaml::{Auth, CloudConfig, NameOrId, Project, Secret, User},
 };
 use crate::plan::ServerStatus;
@@ -67,17 +68,17 @@ pub enum Network {
     None,
     /// `networks: "auto"`: Nova picks or creates the project's network.
     Auto,
-    /// `networks: [{"uuid": id}]`: this network.
+    /// `networks: [{"uuid": id}]`: this network (a name is resolved to its id on connecting).
     Id(String),
 }
 
 impl FromStr for Network {
     type Err = String;
 
-    /// `none`, `auto`, or a network id.
+    /// `none`, `auto`, or a network's id or name.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim() {
-            "" => Err("empty network: use none, auto or a network id".to_owned()),
+            "" => Err("empty network: use none, auto, or a network's id or name".to_owned()),
             "none" => Ok(Self::None),
             "auto" => Ok(Self::Auto),
             id => Ok(Self::Id(id.to_owned())),
@@ -119,12 +120,15 @@ struct Session {
     renew_at: Instant,
     compute: String,
     image: String,
+    /// Neutron's base (`…/v2.0`), when the catalog has a network service.
+    network: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug)]
 enum Service {
     Compute,
     Image,
+    Network,
 }
 
 /// A response: status and body.
@@ -199,6 +203,18 @@ impl OpenStack {
         };
         let session = cloud.session().await?;
         cloud.microversion = cloud.negotiate(&session.compute).await?;
+        if let Network::Id(wanted) = &cloud.options.network
+            && session.network.is_some()
+        {
+            // A name is resolved once, so every boot names the network by id as Nova wants.
+            let found = cloud.find_network(wanted).await?.ok_or_else(|| {
+                CloudError::NotFound(format!(
+                    "cloud `{}` has no network {wanted:?} (cloud.network)",
+                    cloud.config.name
+                ))
+            })?;
+            cloud.options.network = Network::Id(found.id);
+        }
         Ok(cloud)
     }
 
@@ -377,11 +393,16 @@ impl OpenStack {
             None => self.endpoint(&body.token.catalog, "compute")?,
         };
         let image = self.endpoint(&body.token.catalog, "image")?;
+        let network = self
+            .endpoint(&body.token.catalog, "network")
+            .ok()
+            .map(|url| neutron_base(&url));
         Ok(Session {
             token,
             renew_at: Instant::now() + lifetime - early,
             compute: compute.trim_end_matches('/').to_owned(),
             image: glance_base(&image),
+            network,
         })
     }
 
@@ -426,6 +447,12 @@ impl OpenStack {
             let base = match service {
                 Service::Compute => &session.compute,
                 Service::Image => &session.image,
+                Service::Network => session.network.as_ref().ok_or_else(|| {
+                    CloudError::Rejected(format!(
+                        "cloud `{}`: the catalog has no network (Neutron) endpoint",
+                        self.config.name
+                    ))
+                })?,
             };
             let url = format!("{base}{path}");
             let mut request = self
@@ -794,6 +821,162 @@ impl Cloud for OpenStack {
             ram_mib: left("maxTotalRAMSize", "totalRAMUsed"),
         })
     }
+
+    async fn find_network(&self, name_or_id: &str) -> Result<Option<NetworkInfo>, CloudError> {
+        #[derive(Deserialize)]
+        struct One {
+            network: NetworkJson,
+        }
+        #[derive(Deserialize)]
+        struct Page {
+            networks: Vec<NetworkJson>,
+        }
+        let path = format!("/networks/{name_or_id}");
+        match self.get_json::<One>(Service::Network, &path, &[]).await {
+            Ok(one) => return Ok(Some(one.network.into())),
+            Err(CloudError::NotFound(_)) => {}
+            Err(error) => return Err(error),
+        }
+        let page: Page = self
+            .get_json(Service::Network, "/networks", &[("name", name_or_id)])
+            .await?;
+        match page.networks.len() {
+            0 => Ok(None),
+            1 => Ok(page.networks.into_iter().next().map(Into::into)),
+            n => Err(CloudError::Rejected(format!(
+                "cloud `{}`: {n} networks are named {name_or_id:?}: name one by id",
+                self.config.name
+            ))),
+        }
+    }
+
+    async fn server_ports(&self, server_id: &str) -> Result<Vec<String>, CloudError> {
+        #[derive(Deserialize)]
+        struct Page {
+            ports: Vec<IdJson>,
+        }
+        let page: Page = self
+            .get_json(
+                Service::Network,
+                "/ports",
+                &[("device_id", server_id), ("fields", "id")],
+            )
+            .await?;
+        Ok(page.ports.into_iter().map(|p| p.id).collect())
+    }
+
+    async fn floating_ips(&self, network_id: &str) -> Result<Vec<FloatingIp>, CloudError> {
+        #[derive(Deserialize)]
+        struct Page {
+            floatingips: Vec<FloatingIpJson>,
+        }
+        let page: Page = self
+            .get_json(
+                Service::Network,
+                "/floatingips",
+                &[("floating_network_id", network_id)],
+            )
+            .await?;
+        Ok(page.floatingips.into_iter().map(Into::into).collect())
+    }
+
+    async fn create_floating_ip(
+        &self,
+        network_id: &str,
+        port_id: &str,
+        description: &str,
+    ) -> Result<FloatingIp, CloudError> {
+        let body = json!({ "floatingip": {
+            "floating_network_id": network_id,
+            "port_id": port_id,
+            "description": description,
+        }});
+        let reply = self
+            .call_ok(
+                Method::POST,
+                Service::Network,
+                "/floatingips",
+                &[],
+                Some(&body),
+            )
+            .await?;
+        let created: OneFloatingIp = decode("POST /floatingips", &reply)?;
+        Ok(created.floatingip.into())
+    }
+
+    async fn associate_floating_ip(
+        &self,
+        id: &str,
+        port_id: &str,
+    ) -> Result<FloatingIp, CloudError> {
+        let path = format!("/floatingips/{id}");
+        let body = json!({ "floatingip": { "port_id": port_id } });
+        let reply = self
+            .call_ok(Method::PUT, Service::Network, &path, &[], Some(&body))
+            .await?;
+        let updated: OneFloatingIp = decode(&format!("PUT {path}"), &reply)?;
+        Ok(updated.floatingip.into())
+    }
+
+    async fn delete_floating_ip(&self, id: &str) -> Result<(), CloudError> {
+        let path = format!("/floatingips/{id}");
+        match self
+            .call_ok(Method::DELETE, Service::Network, &path, &[], None)
+            .await
+        {
+            Ok(_) | Err(CloudError::NotFound(_)) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct IdJson {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct NetworkJson {
+    id: String,
+    #[serde(default)]
+    name: String,
+    #[serde(rename = "router:external", default)]
+    external: bool,
+}
+
+impl From<NetworkJson> for NetworkInfo {
+    fn from(n: NetworkJson) -> Self {
+        Self {
+            id: n.id,
+            name: n.name,
+            external: n.external,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct OneFloatingIp {
+    floatingip: FloatingIpJson,
+}
+
+#[derive(Deserialize)]
+struct FloatingIpJson {
+    id: String,
+    floating_ip_address: String,
+    port_id: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+impl From<FloatingIpJson> for FloatingIp {
+    fn from(f: FloatingIpJson) -> Self {
+        Self {
+            id: f.id,
+            address: f.floating_ip_address,
+            port_id: f.port_id,
+            description: f.description.unwrap_or_default(),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -921,6 +1104,13 @@ fn name_or_id(value: &NameOrId) -> Value {
         NameOrId::Name(name) => json!({ "name": name }),
         NameOrId::Id(id) => json!({ "id": id }),
     }
+}
+
+/// Neutron's base: the catalog's URL with `/v2.0` once at the end.
+fn neutron_base(url: &str) -> String {
+    let url = url.trim_end_matches('/');
+    let url = url.strip_suffix("/v2.0").unwrap_or(url);
+    format!("{url}/v2.0")
 }
 
 /// Glance's base for `/images`: the catalog's URL with `/v2` once at the end.

@@ -124,7 +124,39 @@ impl Market {
     }
 
     pub fn config(&self, flavor: &str, glance_image: &str) -> FileConfig {
-        let text = format!(
+        FileConfig::parse(
+            std::path::Path::new("agent.toml"),
+            &self.config_text(flavor, glance_image),
+        )
+        .expect("config")
+    }
+
+    /// [`Self::config`] for an offer that promises a public IPv4 address: servers boot on
+    /// `network`, and their floating IPs come from `floating_network`.
+    pub fn public_config(
+        &self,
+        flavor: &str,
+        glance_image: &str,
+        network: &str,
+        floating_network: &str,
+    ) -> FileConfig {
+        let text = self
+            .config_text(flavor, glance_image)
+            .replace(
+                "[cloud]\n",
+                &format!(
+                    "[cloud]\nnetwork = \"{network}\"\nfloating_network = \"{floating_network}\"\n"
+                ),
+            )
+            .replace(
+                "region = \"lab-1\"\n",
+                "region = \"lab-1\"\npublic_ipv4 = true\n",
+            );
+        FileConfig::parse(std::path::Path::new("agent.toml"), &text).expect("config")
+    }
+
+    fn config_text(&self, flavor: &str, glance_image: &str) -> String {
+        format!(
             r#"
 confirmations = {CONFIRMATIONS}
 cloud_poll_ms = 0
@@ -147,8 +179,7 @@ region = "lab-1"
 "#,
             self.state_dir.display(),
             self.pool_id
-        );
-        FileConfig::parse(std::path::Path::new("agent.toml"), &text).expect("config")
+        )
     }
 
     pub fn agent<C: Cloud>(
