@@ -715,8 +715,12 @@ class Setup:
     def main(self):
         self.log(f"setup of {self.lab.dir} (pid {os.getpid()})")
         self.keys()
+        # the stub tells Nova of floating IP changes (network-changed), as Neutron's nova notifier does; it logs
+        # in as Nova's service user (a real Neutron has a user of its own with the service role)
         self.spawn("neutron", [sys.executable, str(HERE / "neutron_stub.py"), str(self.ports["neutron"]),
-                               str(self.lab.logs / "neutron-requests.log")])
+                               str(self.lab.logs / "neutron-requests.log")],
+                   {"NEUTRON_STUB_NOVA_AUTH_URL": self.ks, "NEUTRON_STUB_NOVA_USER": "nova",
+                    "NEUTRON_STUB_NOVA_PASSWORD": SERVICE_PASSWORD, "NEUTRON_STUB_NOVA_PROJECT": "service"})
         threads = [self.thread(self.keystone), self.thread(self.placement_svc), self.thread(self.glance_svc)]
 
         def nova():
