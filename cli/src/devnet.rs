@@ -31,6 +31,13 @@ pub struct DevnetArgs {
     /// The clouds.yaml holding `--cloud` (default: OpenStack's search path).
     #[arg(long, value_name = "FILE", requires = "cloud")]
     pub clouds_yaml: Option<PathBuf>,
+    /// The network the demo servers boot on (default: the lab's `private`; `none` with `--cloud`).
+    #[arg(long, value_name = "NAME")]
+    pub network: Option<String>,
+    /// The external network of floating IPs (default: the lab's `public`; none with `--cloud`).
+    /// With one, the first demo offer promises a public IPv4 address.
+    #[arg(long, value_name = "NAME")]
+    pub floating_network: Option<String>,
     /// The Nova flavor of the demo offers.
     #[arg(long, env = "UTTER_DEVNET_FLAVOR", default_value = "utter.small")]
     pub flavor: String,
@@ -396,6 +403,21 @@ fn agent_config(
         })
         .unwrap_or_default();
     let (flavor, image) = (toml_string(&args.flavor), toml_string(&args.image));
+    // The lab has Neutron's `private` and `public` networks; a real cloud says what it has.
+    let lab = args.cloud.is_none();
+    let network = args
+        .network
+        .clone()
+        .unwrap_or_else(|| if lab { "private" } else { "none" }.to_owned());
+    let floating = args
+        .floating_network
+        .clone()
+        .or_else(|| lab.then(|| "public".to_owned()));
+    let floating_network = floating
+        .as_deref()
+        .map(|name| format!("floating_network = {}\n", toml_string(name)))
+        .unwrap_or_default();
+    let public_ipv4 = floating.is_some();
     // anvil does not reorganise: the agent acts on the head itself, which also keeps an automining
     // chain (a block only per transaction) from leaving the last lease unseen.
     format!(
@@ -410,7 +432,8 @@ withdraw_threshold = "1000000000000000000"
 
 [cloud]
 name = {cloud}
-{clouds_yaml}
+{clouds_yaml}network = {network}
+{floating_network}
 [[offers]]
 name = "small"
 pool_id = 1
@@ -422,6 +445,7 @@ boot_timeout = 300
 retention = 3600
 region = "devnet-1"
 hot_spares = 1
+public_ipv4 = {public_ipv4}
 
 [[offers]]
 name = "small-eu"
@@ -440,6 +464,7 @@ region = "devnet-eu"
         state_dir = toml_string(&layout.dir.join("agent").display().to_string()),
         api = toml_string(api),
         cloud = toml_string(cloud),
+        network = toml_string(&network),
     )
 }
 
@@ -697,5 +722,36 @@ mod tests {
         );
         assert_eq!(config.confirmations, 0);
         assert_eq!(config.offers.len(), DEMO_OFFERS);
+        // A real cloud: no network unless named, so no public address.
+        assert_eq!(config.cloud.network, "none");
+        assert_eq!(config.cloud.floating_network, None);
+        assert!(!config.offers[0].public_ipv4);
+
+        // Named: the first offer promises a public IPv4 address.
+        let args = Command::parse_from([
+            "devnet",
+            "--cloud",
+            "lab",
+            "--network",
+            "private",
+            "--floating-network",
+            "public",
+        ])
+        .devnet;
+        let text = agent_config(
+            &args,
+            &layout,
+            "http://127.0.0.1:8545",
+            "http://127.0.0.1:8580",
+            "lab",
+            None,
+            Path::new("/tmp/deployment.json"),
+        );
+        let config =
+            utter_provider_agent::config::FileConfig::parse(Path::new("agent.toml"), &text)
+                .expect("the agent parses the devnet's configuration");
+        assert_eq!(config.cloud.network, "private");
+        assert_eq!(config.cloud.floating_network.as_deref(), Some("public"));
+        assert!(config.offers[0].public_ipv4 && !config.offers[1].public_ipv4);
     }
 }

@@ -21,6 +21,10 @@ use utter_provider_agent::{
 use utter_testkit::anvil::{confirm, warp};
 
 async fn lab_cloud() -> Option<Arc<OpenStack>> {
+    lab_cloud_with(Options::default()).await
+}
+
+async fn lab_cloud_with(options: Options) -> Option<Arc<OpenStack>> {
     let Ok(path) = std::env::var("UTTER_LAB_CLOUDS_YAML") else {
         eprintln!(
             "SKIPPED: no OpenStack lab (UTTER_LAB_CLOUDS_YAML unset; scripts/test starts one)"
@@ -30,7 +34,7 @@ async fn lab_cloud() -> Option<Arc<OpenStack>> {
     let config =
         clouds_yaml::load(Some(std::path::Path::new(&path)), "utter-lab").expect("lab cloud");
     Some(Arc::new(
-        OpenStack::connect(config, Options::default())
+        OpenStack::connect(config, options)
             .await
             .expect("the lab answers"),
     ))
@@ -445,4 +449,97 @@ async fn nova_failing_with_500s_and_timeouts_is_retried_within_the_deadline() {
         server_status(&cloud, m, lease).await.is_empty()
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_public_lease_gets_one_floating_ip_through_kills_and_loses_it_at_the_end() {
+    let options = Options {
+        network: "private".parse().expect("a network name"),
+        ..Options::default()
+    };
+    let Some(cloud) = lab_cloud_with(options).await else {
+        return;
+    };
+    let market = Market::new("lab-public").await;
+    let config = || market.public_config("utter.small", "utter-tiny", "private", "public");
+    let mut agent = market.agent_with_config(cloud.clone(), config());
+    agent.prepare().await.expect("prepares");
+    let offer_id = *agent.offers().keys().next().expect("offer");
+    let lease = market.open_lease(offer_id, 600).await;
+    let public = cloud
+        .find_network("public")
+        .await
+        .expect("neutron")
+        .expect("the lab's external network");
+    let description = utter_provider_agent::agent::floating_ip_description(
+        &utter_provider_agent::agent::scope_tag(
+            market.deployment.chain_id,
+            market.deployment.escrow,
+        ),
+        lease,
+    );
+    let addresses = async || {
+        cloud
+            .floating_ips(&public.id)
+            .await
+            .expect("floating IPs")
+            .into_iter()
+            .filter(|ip| ip.description == description)
+            .collect::<Vec<_>>()
+    };
+    // Killed after every tick: one server and at most one address, whatever step it died at.
+    let deadline = std::time::Instant::now() + Duration::from_secs(180);
+    loop {
+        assert!(std::time::Instant::now() < deadline, "the lease never ran");
+        market.settle_chain().await;
+        let _ = agent.tick().await;
+        let servers = server_status(&cloud, &market, lease).await;
+        assert!(servers.len() <= 1, "{servers:?}");
+        let ips = addresses().await;
+        assert!(ips.len() <= 1, "{ips:?}");
+        if market.status(lease).await == RUNNING {
+            break;
+        }
+        agent = market.agent_with_config(agent.cloud_handle(), config());
+        agent.prepare().await.expect("prepares again");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let ips = addresses().await;
+    assert_eq!(ips.len(), 1, "{ips:?}");
+    let scope = utter_provider_agent::agent::scope_tag(
+        market.deployment.chain_id,
+        market.deployment.escrow,
+    );
+    let tag = utter_provider_agent::agent::lease_tag(lease);
+    let server = cloud
+        .list_servers(&scope)
+        .await
+        .expect("list")
+        .into_iter()
+        .find(|s| s.tags.contains(&tag))
+        .expect("the lease's server");
+    let ports = cloud.server_ports(&server.id).await.expect("ports");
+    assert_eq!(ips[0].port_id.as_ref(), ports.first(), "{ips:?} {ports:?}");
+    let details = access::decrypt(&market.ssh_private, &market.encrypted_access(lease).await)
+        .expect("the buyer decrypts");
+    assert_eq!(details.host, ips[0].address);
+    assert!(details.host.starts_with("203.0.113."), "{details:?}");
+
+    // The buyer stops: the server goes and the address is released.
+    confirm(
+        "stop",
+        market.escrow().stop(U256::from(lease)).from(market.buyer),
+    )
+    .await;
+    tick_until(
+        &market,
+        &mut agent,
+        120,
+        "the server deleted and its address released",
+        async |m, _| {
+            server_status(&cloud, m, lease).await.is_empty() && addresses().await.is_empty()
+        },
+    )
+    .await;
+    assert_eq!(market.status(lease).await, CLOSED);
 }

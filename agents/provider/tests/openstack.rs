@@ -886,3 +886,135 @@ async fn lab_unknown_cloud_is_a_clear_error() {
     );
     assert!(e.contains("utter-lab"), "{e}");
 }
+
+#[tokio::test]
+async fn lab_servers_on_a_network_hold_floating_ips() {
+    let Some(path) = lab() else { return };
+    let config = clouds_yaml::load(Some(&path), "utter-lab").unwrap();
+    // A network named by name is resolved to its id on connecting; an unknown one is refused.
+    let unknown = OpenStack::connect(
+        config.clone(),
+        Options {
+            network: "no-such-network".parse().unwrap(),
+            ..Options::default()
+        },
+    )
+    .await
+    .expect_err("an unknown network");
+    assert!(
+        matches!(&unknown, CloudError::NotFound(m) if m.contains("no-such-network")),
+        "{unknown}"
+    );
+    let cloud = OpenStack::connect(
+        config,
+        Options {
+            network: "private".parse().unwrap(),
+            ..Options::default()
+        },
+    )
+    .await
+    .expect("connects with the private network");
+    let public = cloud.find_network("public").await.unwrap().expect("public");
+    assert!(public.external, "{public:?}");
+    assert_eq!(
+        cloud.find_network(&public.id).await.unwrap().as_ref(),
+        Some(&public),
+        "by id as by name"
+    );
+    let private = cloud
+        .find_network("private")
+        .await
+        .unwrap()
+        .expect("private");
+    assert!(!private.external, "{private:?}");
+    assert_eq!(cloud.find_network("no-such-network").await.unwrap(), None);
+
+    let flavor = cloud.find_flavor("utter.small").await.unwrap().unwrap();
+    let image = cloud.find_image("utter-tiny").await.unwrap().unwrap();
+    let tag = unique("utter-test-fip");
+    let request = |name: &str| CreateServer {
+        name: name.to_owned(),
+        flavor_id: flavor.id.clone(),
+        image_id: image.clone(),
+        tags: vec![tag.clone()],
+        metadata: Default::default(),
+        user_data: String::new(),
+    };
+    let a = cloud
+        .create_server(&request(&format!("{tag}-a")))
+        .await
+        .unwrap();
+    let b = cloud
+        .create_server(&request(&format!("{tag}-b")))
+        .await
+        .unwrap();
+    for id in [&a, &b] {
+        wait_for(&cloud, id, "ACTIVE", has_status(ServerStatus::Active)).await;
+    }
+    // Nova gave each server a port on the private network.
+    let port_a = cloud.server_ports(&a).await.unwrap();
+    let port_b = cloud.server_ports(&b).await.unwrap();
+    assert_eq!(
+        (port_a.len(), port_b.len()),
+        (1, 1),
+        "{port_a:?} {port_b:?}"
+    );
+    assert_ne!(port_a, port_b);
+
+    let description = format!("{tag} utter-lease:1");
+    let ip = cloud
+        .create_floating_ip(&public.id, &port_a[0], &description)
+        .await
+        .unwrap();
+    assert!(ip.address.starts_with("203.0.113."), "{ip:?}");
+    assert_eq!(ip.port_id.as_deref(), Some(port_a[0].as_str()));
+    assert_eq!(ip.description, description);
+    let listed = cloud.floating_ips(&public.id).await.unwrap();
+    assert!(listed.contains(&ip), "{listed:?}");
+    // One port holds one floating IP: Neutron's 409 is a rejection, not worth retrying.
+    let twice = cloud
+        .create_floating_ip(&public.id, &port_a[0], &description)
+        .await
+        .expect_err("a second address on the same port");
+    assert!(matches!(twice, CloudError::Rejected(_)), "{twice}");
+    // Not from an internal network.
+    let internal = cloud
+        .create_floating_ip(&private.id, &port_b[0], &description)
+        .await
+        .expect_err("an internal network has no floating IPs");
+    assert!(matches!(internal, CloudError::Rejected(_)), "{internal}");
+
+    // Moved to the other server: same address.
+    let moved = cloud
+        .associate_floating_ip(&ip.id, &port_b[0])
+        .await
+        .unwrap();
+    assert_eq!(
+        (moved.address.as_str(), moved.port_id.as_deref()),
+        (ip.address.as_str(), Some(port_b[0].as_str()))
+    );
+    // Deleting its server leaves the address allocated but unassociated, as Neutron does.
+    cloud.delete_server(&b).await.unwrap();
+    wait_for(&cloud, &b, "deleted", |s| s.is_none()).await;
+    let after = cloud.floating_ips(&public.id).await.unwrap();
+    let kept = after
+        .iter()
+        .find(|i| i.id == ip.id)
+        .expect("still allocated");
+    assert_eq!(kept.port_id, None, "{kept:?}");
+    assert!(cloud.server_ports(&b).await.unwrap().is_empty());
+
+    // Released; releasing again is no error.
+    cloud.delete_floating_ip(&ip.id).await.unwrap();
+    cloud.delete_floating_ip(&ip.id).await.unwrap();
+    assert!(
+        !cloud
+            .floating_ips(&public.id)
+            .await
+            .unwrap()
+            .iter()
+            .any(|i| i.id == ip.id)
+    );
+    cloud.delete_server(&a).await.unwrap();
+    wait_for(&cloud, &a, "deleted", |s| s.is_none()).await;
+}

@@ -112,6 +112,8 @@ impl Devnet {
             .arg("devnet")
             .args(["--cloud", "utter-lab", "--clouds-yaml"])
             .arg(clouds_yaml)
+            // The lab's networks: offer 1 then promises a public IPv4 address.
+            .args(["--network", "private", "--floating-network", "public"])
             .arg("--dir")
             .arg(&dir)
             .arg("--bin-dir")
@@ -381,6 +383,10 @@ async fn a_buyer_runs_a_lease_dry_resumes_and_stops_it_and_the_provider_withdraw
         .expect("offer 1 is listed");
     assert_eq!(small["price_per_second"], PRICE.to_string());
     assert_eq!(
+        small["public_ipv4"], true,
+        "offer 1 promises a public address: {small}"
+    );
+    assert_eq!(
         small["provider"].as_str().map(str::to_lowercase),
         Some(format!("{host:#x}"))
     );
@@ -440,8 +446,12 @@ async fn a_buyer_runs_a_lease_dry_resumes_and_stops_it_and_the_provider_withdraw
     let access = &shown["access"];
     assert_eq!(access["lease_id"], lease, "{shown}");
     assert_eq!(access["chain_id"], chain.deployment.chain_id, "{shown}");
+    // Offer 1 promises a public address: a floating IP of the lab's `public` network.
+    let address = access["host"].as_str().unwrap_or_default();
     assert!(
-        !access["host"].as_str().unwrap_or_default().is_empty(),
+        address
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.octets()[..3] == [203, 0, 113]),
         "{shown}"
     );
     assert!(access["port"].as_u64().is_some_and(|p| p > 0), "{shown}");
