@@ -146,7 +146,8 @@ pub struct Agent<C> {
     /// Each lease's status at the last tick: a change ends whatever was in flight for it.
     statuses: HashMap<u64, plan::ChainStatus>,
     boot_requested: HashMap<u64, Instant>,
-    paused: bool,
+    /// The offers this agent paused because the cloud has no room for one more of their servers.
+    paused: BTreeSet<u32>,
     last_withdraw: Option<Instant>,
     /// What it did.
     pub counters: Counters,
@@ -266,7 +267,7 @@ impl<C: Cloud> Agent<C> {
             listing: None,
             statuses: HashMap::new(),
             boot_requested: HashMap::new(),
-            paused: false,
+            paused: BTreeSet::new(),
             last_withdraw: None,
             counters: Counters::default(),
             policy: Policy::default(),
@@ -1209,7 +1210,8 @@ impl<C: Cloud> Agent<C> {
         }
     }
 
-    /// Pauses the offers while the cloud has no room for another server, resumes them when it has.
+    /// Pauses each offer while the project has no room for one more of its servers (instances,
+    /// vCPUs or RAM of its flavor), and resumes it when it has.
     async fn adjust_offers(&mut self) {
         let room = match self.cloud.room().await {
             Ok(room) => room,
@@ -1218,12 +1220,16 @@ impl<C: Cloud> Agent<C> {
                 return;
             }
         };
-        let full = room.instances == Some(0);
-        if full == self.paused {
-            return;
-        }
         let offers = Offers::new(self.chain.deployment().offers, self.provider.clone());
-        for id in self.offers.keys().copied().collect::<Vec<_>>() {
+        let ids: Vec<(u32, bool)> = self
+            .offers
+            .iter()
+            .map(|(&id, offer)| (id, !room.fits(&offer.flavor)))
+            .collect();
+        for (id, full) in ids {
+            if full == self.paused.contains(&id) {
+                continue;
+            }
             let status = self.chain.state().offers.get(&id).map(|o| o.status);
             let key = (OFFER_KEYS + u64::from(id), "offer_status");
             let result = match (full, status) {
@@ -1233,19 +1239,16 @@ impl<C: Cloud> Agent<C> {
             };
             if let Err(error) = result {
                 tracing::warn!(offer_id = id, %error, "could not change the offer's status");
-                return;
+                continue;
+            }
+            if full {
+                tracing::info!(offer_id = id, ?room, "offer paused: no room for its flavor");
+                self.paused.insert(id);
+            } else {
+                tracing::info!(offer_id = id, "offer resumed");
+                self.paused.remove(&id);
             }
         }
-        tracing::info!(
-            full,
-            "offers {}",
-            if full {
-                "paused: the cloud is full"
-            } else {
-                "resumed"
-            }
-        );
-        self.paused = full;
     }
 
     /// Withdraws earnings in one batch once they reach the threshold, at most once per interval.

@@ -669,3 +669,93 @@ async fn a_floating_network_that_is_missing_or_internal_is_named_at_start() {
         assert!(agent.offers().is_empty(), "nothing published for {network}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_offers_whose_flavor_no_longer_fits_are_paused() {
+    let market = Market::new("room").await;
+    let text = format!(
+        r#"{}
+[[offers]]
+name = "medium"
+pool_id = {}
+flavor = "utter.medium"
+images = [{{ name = "ubuntu-24.04", glance = "utter-tiny" }}]
+price_per_second = "{PRICE}"
+capacity = 2
+region = "lab-1"
+"#,
+        market.config_text("utter.small", "utter-tiny"),
+        market.pool_id
+    );
+    let config =
+        utter_provider_agent::config::FileConfig::parse(std::path::Path::new("agent.toml"), &text)
+            .expect("two offers");
+    let cloud = MemoryCloud::new(
+        vec![
+            Flavor {
+                id: "f-small".into(),
+                name: "utter.small".into(),
+                vcpus: 1,
+                ram_mib: 512,
+                disk_gib: 5,
+            },
+            Flavor {
+                id: "f-medium".into(),
+                name: "utter.medium".into(),
+                vcpus: 2,
+                ram_mib: 2048,
+                disk_gib: 20,
+            },
+        ],
+        vec![("utter-tiny".into(), "img-tiny".into())],
+    );
+    let cloud = std::sync::Arc::new(cloud);
+    let mut agent = market.agent_with_config(cloud.clone(), config);
+    agent.prepare().await.expect("prepares");
+    let ids: Vec<u32> = agent.offers().keys().copied().collect();
+    let by_flavor = |name: &str| {
+        *ids.iter()
+            .find(|id| agent.offers()[id].flavor.name == name)
+            .expect("offer")
+    };
+    let (small, medium) = (by_flavor("utter.small"), by_flavor("utter.medium"));
+    let offers = utter_bindings::Offers::new(market.deployment.offers, &market.provider);
+    let status = async |id: u32| {
+        market.mined().await;
+        offers.getOffer(id).call().await.expect("offer").status
+    };
+
+    // Three vCPUs, one lease of the small flavor running: two left, both fit.
+    cloud.set_max_cores(Some(3));
+    let lease = market.open_lease(small, 600).await;
+    market.settle_chain().await;
+    agent.tick().await.expect("tick");
+    cloud.settle();
+    market.settle_chain().await;
+    agent.tick().await.expect("tick");
+    assert_eq!(market.status(lease).await, RUNNING);
+    assert_eq!((status(small).await, status(medium).await), (1, 1));
+
+    // One more small lease: one vCPU left, so
+    // the medium offer (two vCPUs) pauses and the small one stays open.
+    let second = market.open_lease(small, 600).await;
+    market.settle_chain().await;
+    agent.tick().await.expect("tick");
+    cloud.settle();
+    market.settle_chain().await;
+    agent.tick().await.expect("tick");
+    assert_eq!(market.status(second).await, RUNNING);
+    market.settle_chain().await;
+    agent.tick().await.expect("tick");
+    assert_eq!(
+        (status(small).await, status(medium).await),
+        (1, 2),
+        "only the offer that no longer fits is paused"
+    );
+
+    // The quota grows: the medium offer is resumed.
+    cloud.set_max_cores(Some(8));
+    market.settle_chain().await;
+    agent.tick().await.expect("tick");
+    assert_eq!((status(small).await, status(medium).await), (1, 1));
+}

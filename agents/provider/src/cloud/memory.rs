@@ -21,6 +21,7 @@ struct Inner {
     next_id: u64,
     clock: u64,
     max_instances: Option<u64>,
+    max_cores: Option<u64>,
     user_data: BTreeMap<String, String>,
     listings: u64,
     floating_ips: BTreeMap<String, FloatingIp>,
@@ -111,6 +112,11 @@ impl MemoryCloud {
     /// At most this many servers.
     pub fn set_max_instances(&self, max: Option<u64>) {
         self.lock().max_instances = max;
+    }
+
+    /// At most this many vCPUs across the servers.
+    pub fn set_max_cores(&self, max: Option<u64>) {
+        self.lock().max_cores = max;
     }
 
     /// Moves building servers to ACTIVE (or ERROR).
@@ -274,7 +280,17 @@ impl Cloud for MemoryCloud {
             instances: inner
                 .max_instances
                 .map(|max| max.saturating_sub(inner.servers.len() as u64)),
-            cores: None,
+            cores: inner.max_cores.map(|max| {
+                let used: u64 = inner
+                    .servers
+                    .values()
+                    .filter_map(|(_, flavor_id)| {
+                        inner.flavors.values().find(|f| &f.id == flavor_id)
+                    })
+                    .map(|f| u64::from(f.vcpus))
+                    .sum();
+                max.saturating_sub(used)
+            }),
             ram_mib: None,
         })
     }

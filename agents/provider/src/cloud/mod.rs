@@ -72,6 +72,15 @@ pub struct Room {
     pub ram_mib: Option<u64>,
 }
 
+impl Room {
+    /// Whether one more server of `flavor` fits.
+    pub fn fits(&self, flavor: &Flavor) -> bool {
+        self.instances.is_none_or(|n| n >= 1)
+            && self.cores.is_none_or(|n| n >= u64::from(flavor.vcpus))
+            && self.ram_mib.is_none_or(|n| n >= u64::from(flavor.ram_mib))
+    }
+}
+
 /// A network as Neutron reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NetworkInfo {

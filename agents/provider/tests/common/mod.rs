@@ -155,7 +155,7 @@ impl Market {
         FileConfig::parse(std::path::Path::new("agent.toml"), &text).expect("config")
     }
 
-    fn config_text(&self, flavor: &str, glance_image: &str) -> String {
+    pub fn config_text(&self, flavor: &str, glance_image: &str) -> String {
         format!(
             r#"
 confirmations = {CONFIRMATIONS}
