@@ -93,8 +93,73 @@ pub fn retry_pause(failures: u32) -> Duration {
         .min(RETRY_CAP)
 }
 
+/// A Prometheus histogram: cumulative counts under fixed bounds, a count and a sum. Its size is
+/// fixed, however many leases it has seen.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Histogram {
+    /// The buckets' upper bounds, ascending (`+Inf` is implied).
+    pub bounds: &'static [f64],
+    /// Observations at most each bound (not cumulative here; [`Self::cumulative`] adds them up).
+    pub buckets: Vec<u64>,
+    /// Observations.
+    pub count: u64,
+    /// Their sum.
+    pub sum: f64,
+}
+
+impl Histogram {
+    /// An empty histogram with these bounds.
+    pub fn new(bounds: &'static [f64]) -> Self {
+        Self {
+            bounds,
+            buckets: vec![0; bounds.len()],
+            count: 0,
+            sum: 0.0,
+        }
+    }
+
+    /// Records one observation.
+    pub fn observe(&mut self, value: f64) {
+        if let Some(i) = self.bounds.iter().position(|&b| value <= b) {
+            self.buckets[i] += 1;
+        }
+        self.count += 1;
+        self.sum += value;
+    }
+
+    /// `(bound, observations at most bound)` for every bound, as Prometheus's `le` buckets.
+    pub fn cumulative(&self) -> impl Iterator<Item = (f64, u64)> + '_ {
+        self.bounds
+            .iter()
+            .zip(self.buckets.iter().scan(0, |total, n| {
+                *total += n;
+                Some(*total)
+            }))
+            .map(|(&b, n)| (b, n))
+    }
+}
+
+/// Bounds of the time to a create request: the benchmark's target is 0.2 s.
+const REQUEST_BOUNDS: &[f64] = &[0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0];
+/// Bounds of the time from create request to acknowledgement.
+const BOOT_BOUNDS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0];
+
+impl Default for Counters {
+    fn default() -> Self {
+        Self {
+            actions: BTreeMap::new(),
+            cloud_errors: 0,
+            cloud_errors_by: BTreeMap::new(),
+            tx_errors: 0,
+            boot_request_latency: Histogram::new(REQUEST_BOUNDS),
+            boot_latency: Histogram::new(BOOT_BOUNDS),
+            withdrawn: U256::ZERO,
+        }
+    }
+}
+
 /// What the agent counts, for its metrics.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Counters {
     /// Actions carried out, by kind.
     pub actions: BTreeMap<&'static str, u64>,
@@ -104,10 +169,11 @@ pub struct Counters {
     pub cloud_errors_by: BTreeMap<(&'static str, &'static str), u64>,
     /// Transactions that failed.
     pub tx_errors: u64,
-    /// Seconds from a lease's opening block to its server's create request, for the last leases.
-    pub boot_request_latency: Vec<f64>,
-    /// Seconds from create request to acknowledgement sent.
-    pub boot_latency: Vec<f64>,
+    /// Seconds from the tick that first saw a funded lease to its server's create request (or a
+    /// spare's claim).
+    pub boot_request_latency: Histogram,
+    /// Seconds from the create request (or claim) to the acknowledgement sent.
+    pub boot_latency: Histogram,
     /// Token wei withdrawn.
     pub withdrawn: U256,
 }
@@ -146,6 +212,8 @@ pub struct Agent<C> {
     /// Each lease's status at the last tick: a change ends whatever was in flight for it.
     statuses: HashMap<u64, plan::ChainStatus>,
     boot_requested: HashMap<u64, Instant>,
+    /// When a tick first saw each lease that waits for a boot.
+    first_seen: HashMap<u64, Instant>,
     /// The offers this agent paused because the cloud has no room for one more of their servers.
     paused: BTreeSet<u32>,
     last_withdraw: Option<Instant>,
@@ -267,6 +335,7 @@ impl<C: Cloud> Agent<C> {
             listing: None,
             statuses: HashMap::new(),
             boot_requested: HashMap::new(),
+            first_seen: HashMap::new(),
             paused: BTreeSet::new(),
             last_withdraw: None,
             counters: Counters::default(),
@@ -714,7 +783,19 @@ impl<C: Cloud> Agent<C> {
             .collect();
         self.in_flight.retain(|_, at| at.elapsed() < IN_FLIGHT);
         for lease in &leases {
-            if self.statuses.insert(lease.lease_id, lease.status) != Some(lease.status) {
+            let before = self.statuses.insert(lease.lease_id, lease.status);
+            if before.is_none() && lease.status == plan::ChainStatus::Pending {
+                self.first_seen.insert(lease.lease_id, Instant::now());
+            }
+            if !matches!(
+                lease.status,
+                plan::ChainStatus::Pending | plan::ChainStatus::RestartPending
+            ) {
+                // Acknowledged, failed or ended: no boot of it is timed any more.
+                self.first_seen.remove(&lease.lease_id);
+                self.boot_requested.remove(&lease.lease_id);
+            }
+            if before != Some(lease.status) {
                 self.in_flight.retain(|(id, _), _| *id != lease.lease_id);
                 self.retries.retain(|(id, _), _| *id != lease.lease_id);
             }
@@ -980,11 +1061,11 @@ impl<C: Cloud> Agent<C> {
     }
 
     fn record_boot_request(&mut self, lease_id: u64) {
-        let opened_at = self.chain.lease(lease_id).map_or(0, |l| l.opened_at);
-        let now = self.chain.now();
-        self.counters
-            .boot_request_latency
-            .push(now.saturating_sub(opened_at) as f64);
+        if let Some(seen) = self.first_seen.remove(&lease_id) {
+            self.counters
+                .boot_request_latency
+                .observe(seen.elapsed().as_secs_f64());
+        }
         self.boot_requested.insert(lease_id, Instant::now());
     }
 
@@ -1101,7 +1182,9 @@ impl<C: Cloud> Agent<C> {
         self.send("acknowledge", (lease_id, "acknowledge"), call)
             .await?;
         if let Some(at) = self.boot_requested.remove(&lease_id) {
-            self.counters.boot_latency.push(at.elapsed().as_secs_f64());
+            self.counters
+                .boot_latency
+                .observe(at.elapsed().as_secs_f64());
         }
         tracing::info!(lease_id, server = %server_id, "acknowledged");
         Ok(())

@@ -2,7 +2,7 @@
 //! buyer only, who proves it by signing a short message with the lease's buyer key (EIP-191).
 
 use crate::{
-    agent::{Counters, lease_tag, scope_tag},
+    agent::{Counters, Histogram, lease_tag, scope_tag},
     cloud::Cloud,
 };
 use alloy::primitives::{Address, Signature};
@@ -162,17 +162,17 @@ async fn metrics<C: Cloud>(State(http): State<Http<C>>) -> Response {
         "utter_agent_withdrawn_wei {}",
         status.counters.withdrawn
     );
-    let latencies = &status.counters.boot_latency;
-    let _ = writeln!(
-        out,
-        "# HELP utter_agent_boot_seconds Create request to acknowledgement, seconds."
+    write_histogram(
+        &mut out,
+        "utter_agent_boot_seconds",
+        "Create request (or claim of a hot spare) to acknowledgement sent, seconds.",
+        &status.counters.boot_latency,
     );
-    let _ = writeln!(out, "# TYPE utter_agent_boot_seconds summary");
-    let _ = writeln!(out, "utter_agent_boot_seconds_count {}", latencies.len());
-    let _ = writeln!(
-        out,
-        "utter_agent_boot_seconds_sum {}",
-        latencies.iter().sum::<f64>()
+    write_histogram(
+        &mut out,
+        "utter_agent_boot_request_seconds",
+        "First sight of a funded lease to its create request (or claim), seconds.",
+        &status.counters.boot_request_latency,
     );
     (
         [(
@@ -182,6 +182,17 @@ async fn metrics<C: Cloud>(State(http): State<Http<C>>) -> Response {
         out,
     )
         .into_response()
+}
+
+fn write_histogram(out: &mut String, name: &str, help: &str, histogram: &Histogram) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} histogram");
+    for (bound, count) in histogram.cumulative() {
+        let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {count}");
+    }
+    let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {}", histogram.count);
+    let _ = writeln!(out, "{name}_sum {}", histogram.sum);
+    let _ = writeln!(out, "{name}_count {}", histogram.count);
 }
 
 /// The console request's query.

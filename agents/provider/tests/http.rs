@@ -139,6 +139,10 @@ async fn health_and_metrics_tell_the_truth() {
         .counters
         .cloud_errors_by
         .insert(("acknowledge", "unavailable"), 2);
+    for seconds in [0.04, 0.15, 0.15, 3.0, 45.0] {
+        status.counters.boot_request_latency.observe(seconds);
+    }
+    status.counters.boot_latency.observe(7.5);
     let url = serve(status.clone(), cloud.clone()).await;
     let health = reqwest::get(format!("{url}/health")).await.expect("health");
     assert_eq!(health.status().as_u16(), 200);
@@ -163,6 +167,28 @@ async fn health_and_metrics_tell_the_truth() {
             ),
         "{metrics}"
     );
+    // Histograms: cumulative buckets, +Inf, sum and count.
+    for line in [
+        "# TYPE utter_agent_boot_request_seconds histogram",
+        "utter_agent_boot_request_seconds_bucket{le=\"0.05\"} 1",
+        "utter_agent_boot_request_seconds_bucket{le=\"0.2\"} 3",
+        "utter_agent_boot_request_seconds_bucket{le=\"5\"} 4",
+        "utter_agent_boot_request_seconds_bucket{le=\"30\"} 4",
+        "utter_agent_boot_request_seconds_bucket{le=\"+Inf\"} 5",
+        "utter_agent_boot_request_seconds_count 5",
+        "utter_agent_boot_seconds_bucket{le=\"5\"} 0",
+        "utter_agent_boot_seconds_bucket{le=\"10\"} 1",
+        "utter_agent_boot_seconds_sum 7.5",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line}: {metrics}");
+    }
+    let sum: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("utter_agent_boot_request_seconds_sum "))
+        .expect("sum")
+        .parse()
+        .expect("a number");
+    assert!((sum - 48.34).abs() < 1e-9, "{sum}");
 
     status.last_error = Some("cloud: the cloud is unavailable: 503".into());
     let url = serve(status, cloud).await;

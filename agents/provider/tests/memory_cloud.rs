@@ -484,9 +484,12 @@ async fn a_public_offer_gets_one_floating_ip_kept_across_a_halt_and_released_at_
     let lease = market.open_lease(offer_id, 600).await;
     market.settle_chain().await;
     assert_eq!(kinds(&agent.tick().await.expect("tick")), ["boot"]);
+    // Timed: from the tick that saw the lease to the create request, then to the acknowledgement.
+    assert_eq!(agent.counters.boot_request_latency.count, 1);
     agent.cloud().settle();
     assert_eq!(kinds(&agent.tick().await.expect("tick")), ["acknowledge"]);
     assert_eq!(market.status(lease).await, RUNNING);
+    assert_eq!(agent.counters.boot_latency.count, 1);
     let ips = cloud.all_floating_ips();
     let mine: Vec<_> = ips
         .iter()
