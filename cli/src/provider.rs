@@ -558,21 +558,29 @@ fn capitalized(verb: &str) -> String {
 
 /// Leases `provider` acknowledged (the leases that can have earnings), oldest first.
 async fn acknowledged_leases(chain: &Chain, provider: Address) -> anyhow::Result<Vec<u64>> {
+    let escrow = chain.deployment.escrow;
+    let ids = logged_ids::<LeaseEscrow::LeaseAcknowledged>(chain, escrow, provider).await?;
+    Ok(ids.iter().map(|id| id.to::<u64>()).collect())
+}
+
+/// The ids (first indexed field) of the `E` events `contract` logged for `who` (second indexed
+/// field) since the deployment, ascending, each once.
+async fn logged_ids<E: SolEvent>(
+    chain: &Chain,
+    contract: Address,
+    who: Address,
+) -> anyhow::Result<Vec<U256>> {
     let filter = Filter::new()
-        .address(chain.deployment.escrow)
-        .event_signature(LeaseEscrow::LeaseAcknowledged::SIGNATURE_HASH)
-        .topic2(provider.into_word())
+        .address(contract)
+        .event_signature(E::SIGNATURE_HASH)
+        .topic2(who.into_word())
         .from_block(chain.deployment.deploy_block);
-    let mut ids: Vec<u64> = chain
+    let mut ids: Vec<U256> = chain
         .provider
         .get_logs(&filter)
         .await?
         .iter()
-        .filter_map(|log| {
-            log.topics()
-                .get(1)
-                .map(|t| U256::from_be_bytes(t.0).to::<u64>())
-        })
+        .filter_map(|log| log.topics().get(1).map(|t| U256::from_be_bytes(t.0)))
         .collect();
     ids.sort_unstable();
     ids.dedup();
@@ -644,24 +652,9 @@ async fn withdraw(
 async fn show(chain: &Chain, who: Address, out: &Output) -> anyhow::Result<()> {
     let token = &chain.token;
     let registry = chain.registry();
-    let filter = Filter::new()
-        .address(chain.deployment.registry)
-        .event_signature(ProviderRegistry::ProviderJoined::SIGNATURE_HASH)
-        .topic2(who.into_word())
-        .from_block(chain.deployment.deploy_block);
-    let mut pools: Vec<u32> = chain
-        .provider
-        .get_logs(&filter)
-        .await?
-        .iter()
-        .filter_map(|log| {
-            log.topics()
-                .get(1)
-                .map(|t| U256::from_be_bytes(t.0).to::<u32>())
-        })
-        .collect();
-    pools.sort_unstable();
-    pools.dedup();
+    let at = chain.deployment.registry;
+    let joined = logged_ids::<ProviderRegistry::ProviderJoined>(chain, at, who).await?;
+    let pools: Vec<u32> = joined.iter().map(|id| id.to::<u32>()).collect();
     let now = chain.now().await?;
     let mut stakes = Vec::new();
     for pool in &pools {

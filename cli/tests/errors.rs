@@ -9,116 +9,59 @@ use common::{IMAGE, Market};
 async fn bad_input_is_explained_and_nothing_is_sent() {
     let m = Market::start("errors").await;
     let offer = m.offer().await.to_string();
-    let ssh = m.ssh_pub.to_str().unwrap().to_owned();
     let nonce = m.nonce(m.buyer).await;
     let balance = m.balance(m.buyer).await;
-    let open = |extra: &[&str]| {
-        let mut args = vec![
-            "lease",
-            "open",
-            "--image",
-            IMAGE,
-            "--ssh-key",
-            &ssh,
-            "--yes",
-        ];
-        args.extend_from_slice(extra);
-        m.utter(m.buyer, &args)
-    };
 
-    let r = open(&["--offer", "99", "--duration", "1h"]);
+    let r = m.lease_open(99).duration("1h").run();
     assert!(
         r.err().contains("no offer 99") && r.err().contains("utter offers"),
         "{}",
         r.stderr
     );
-    let r = open(&["--offer", &offer, "--amount", "ten"]);
+    let r = m.lease_open(&offer).amount("ten").run();
     assert!(r.err().contains("not an amount"), "{}", r.stderr);
-    let r = open(&["--offer", &offer, "--duration", "2 hours"]);
+    let r = m.lease_open(&offer).duration("2 hours").run();
     assert!(r.err().contains("not a duration"), "{}", r.stderr);
-    let r = open(&["--offer", &offer, "--duration", "30s"]);
+    let r = m.lease_open(&offer).duration("30s").run();
     assert!(r.err().contains("minimum 60 seconds"), "{}", r.stderr);
-    let r = m.utter(
-        m.buyer,
-        &[
-            "lease",
-            "open",
-            "--image",
-            "windows-95",
-            "--ssh-key",
-            &ssh,
-            "--offer",
-            &offer,
-            "--duration",
-            "1h",
-            "--yes",
-        ],
-    );
+    let r = m
+        .lease_open(&offer)
+        .duration("1h")
+        .image("windows-95")
+        .run();
     assert!(
         r.err().contains("does not boot") && r.err().contains(IMAGE),
         "{}",
         r.stderr
     );
-    let r = open(&["--offer", &offer, "--amount", "5000"]);
+    let r = m.lease_open(&offer).amount("5000").run();
     assert!(
         r.err().contains("get") && r.err().contains("more"),
         "{}",
         r.stderr
     );
-    let r = open(&["--offer", &offer, "--duration", "1h", "--max-fee", "0.001"]);
+    let r = m
+        .lease_open(&offer)
+        .duration("1h")
+        .args(&["--max-fee", "0.001"])
+        .run();
     assert!(r.err().contains("--max-fee"), "{}", r.stderr);
-    let mut args = vec![
-        "lease",
-        "open",
-        "--image",
-        IMAGE,
-        "--offer",
-        &offer,
-        "--duration",
-        "1h",
-        "--yes",
-    ];
-    let private = m.ssh_key.to_str().unwrap().to_owned();
-    args.extend_from_slice(&["--ssh-key", &private]);
-    let r = m.utter(m.buyer, &args);
+    // The private key file where the public one belongs.
+    let r = m
+        .lease_open(&offer)
+        .duration("1h")
+        .ssh_key(&m.ssh_key)
+        .run();
     assert!(r.err().contains("private key"), "{}", r.stderr);
 
     // Without --yes and without an answer, nothing is sent.
-    let r = m.utter_with(
-        Some(m.buyer),
-        &[
-            "lease",
-            "open",
-            "--offer",
-            &offer,
-            "--image",
-            IMAGE,
-            "--ssh-key",
-            &ssh,
-            "--duration",
-            "1h",
-        ],
-        &[],
-        None,
-    );
+    let r = m.lease_open(&offer).duration("1h").without_yes().run();
     assert!(r.err().contains("nothing was sent"), "{}", r.stderr);
-    let r = m.utter_with(
-        Some(m.buyer),
-        &[
-            "lease",
-            "open",
-            "--offer",
-            &offer,
-            "--image",
-            IMAGE,
-            "--ssh-key",
-            &ssh,
-            "--duration",
-            "1h",
-        ],
-        &[],
-        Some("n\n"),
-    );
+    let r = m
+        .lease_open(&offer)
+        .duration("1h")
+        .without_yes_answering("n\n")
+        .run();
     assert!(r.err().contains("not confirmed"), "{}", r.stderr);
 
     assert_eq!(m.nonce(m.buyer).await, nonce, "no transaction was sent");
@@ -129,60 +72,12 @@ async fn bad_input_is_explained_and_nothing_is_sent() {
 async fn a_refused_call_is_named_by_its_contract_error() {
     let m = Market::start("reverts").await;
     let offer = m.offer().await.to_string();
-    let ssh = m.ssh_pub.to_str().unwrap().to_owned();
-    m.utter(
-        m.buyer,
-        &[
-            "lease",
-            "open",
-            "--offer",
-            &offer,
-            "--image",
-            IMAGE,
-            "--ssh-key",
-            &ssh,
-            "--duration",
-            "1h",
-            "--yes",
-            "--json",
-        ],
-    )
-    .json();
+    m.lease_open(&offer).duration("1h").json();
     // The anonymous buyer may hold two leases in the demo pool: the third is refused by the
     // escrow in the simulation, before anything is sent.
-    m.utter(
-        m.buyer,
-        &[
-            "lease",
-            "open",
-            "--offer",
-            &offer,
-            "--image",
-            IMAGE,
-            "--ssh-key",
-            &ssh,
-            "--duration",
-            "1h",
-            "--yes",
-        ],
-    );
+    m.lease_open(&offer).duration("1h").run();
     let nonce = m.nonce(m.buyer).await;
-    let r = m.utter(
-        m.buyer,
-        &[
-            "lease",
-            "open",
-            "--offer",
-            &offer,
-            "--image",
-            IMAGE,
-            "--ssh-key",
-            &ssh,
-            "--duration",
-            "1h",
-            "--yes",
-        ],
-    );
+    let r = m.lease_open(&offer).duration("1h").run();
     assert!(r.err().contains("Escrow_BuyerLimitReached"), "{}", r.stderr);
     assert!(r.err().contains("utter trust deposit"), "{}", r.stderr);
     assert_eq!(m.nonce(m.buyer).await, nonce, "nothing was sent");

@@ -163,28 +163,7 @@ async fn offers_and_leases_come_from_the_indexer() {
     assert!(narrow.stdout.contains("hidden"), "{}", narrow.stdout);
 
     // A lease opened through utter shows up in the buyer's list.
-    let ssh = m.ssh_pub.to_str().unwrap().to_owned();
-    let opened = m
-        .utter_with(
-            Some(m.buyer),
-            &[
-                "lease",
-                "open",
-                "--offer",
-                &offer.to_string(),
-                "--image",
-                IMAGE,
-                "--ssh-key",
-                &ssh,
-                "--duration",
-                "1h",
-                "--yes",
-                "--json",
-            ],
-            &env_no_file,
-            None,
-        )
-        .json();
+    let opened = m.lease_open(offer).duration("1h").env(&env_no_file).json();
     caught_up(&m, &url).await;
     let leases = m
         .utter_with(Some(m.buyer), &["lease", "list", "--json"], &env, None)

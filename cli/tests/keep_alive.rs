@@ -3,32 +3,14 @@
 mod common;
 
 use alloy::primitives::U256;
-use common::{IMAGE, Market, price, wei};
+use common::{Market, price, wei};
 use utter_bindings::demo::tokens;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn keep_alive_restores_the_runway_within_the_cap() {
     let m = Market::start("keep-alive").await;
     let offer = m.offer().await.to_string();
-    let ssh = m.ssh_pub.to_str().unwrap().to_owned();
-    m.utter(
-        m.buyer,
-        &[
-            "lease",
-            "open",
-            "--offer",
-            &offer,
-            "--image",
-            IMAGE,
-            "--ssh-key",
-            &ssh,
-            "--duration",
-            "10m",
-            "--yes",
-            "--json",
-        ],
-    )
-    .json();
+    m.lease_open(&offer).duration("10m").json();
     m.acknowledge(1).await;
 
     // Ten minutes paid, a one hour runway wanted, a cap that covers it.
@@ -160,25 +142,7 @@ async fn keep_alive_restores_the_runway_within_the_cap() {
 async fn keep_alive_gives_up_on_a_refusal_that_will_not_change() {
     let m = Market::start("keep-alive-refused").await;
     let offer = m.offer().await.to_string();
-    let ssh = m.ssh_pub.to_str().unwrap().to_owned();
-    m.utter(
-        m.buyer,
-        &[
-            "lease",
-            "open",
-            "--offer",
-            &offer,
-            "--image",
-            IMAGE,
-            "--ssh-key",
-            &ssh,
-            "--duration",
-            "2m",
-            "--yes",
-            "--json",
-        ],
-    )
-    .json();
+    m.lease_open(&offer).duration("2m").json();
     m.acknowledge(1).await;
     utter_testkit::anvil::warp(&m.provider, 300).await.unwrap();
     // Halted: resuming needs 60 s of funds, and the cap allows 30 s.

@@ -4,7 +4,7 @@
 mod common;
 
 use alloy::primitives::U256;
-use common::{IMAGE, Market, price, wei};
+use common::{Market, price, wei};
 use utter_bindings::{LeaseEscrow, demo::tokens};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -14,25 +14,7 @@ async fn a_buyer_opens_shows_tops_up_and_stops_a_lease() {
     let before = m.balance(m.buyer).await;
     let nonce = m.nonce(m.buyer).await;
 
-    let opened = m
-        .utter(
-            m.buyer,
-            &[
-                "lease",
-                "open",
-                "--offer",
-                &offer,
-                "--image",
-                IMAGE,
-                "--ssh-key",
-                m.ssh_pub.to_str().unwrap(),
-                "--duration",
-                "1h",
-                "--yes",
-                "--json",
-            ],
-        )
-        .json();
+    let opened = m.lease_open(&offer).duration("1h").json();
     let id = opened["lease_id"].as_u64().expect("a lease id");
     assert_eq!(id, 1);
     assert_eq!(
@@ -181,25 +163,9 @@ async fn a_lease_opens_with_user_data_encrypted_to_the_provider() {
     let cloud_init = m.dir.join("cloud-init.yaml");
     std::fs::write(&cloud_init, "#cloud-config\npackages: [htop]\n").unwrap();
     let opened = m
-        .utter(
-            m.buyer,
-            &[
-                "lease",
-                "open",
-                "--offer",
-                &offer,
-                "--image",
-                IMAGE,
-                "--ssh-key",
-                m.ssh_pub.to_str().unwrap(),
-                "--amount",
-                "1",
-                "--user-data",
-                cloud_init.to_str().unwrap(),
-                "--yes",
-                "--json",
-            ],
-        )
+        .lease_open(&offer)
+        .amount("1")
+        .args(&["--user-data", cloud_init.to_str().unwrap()])
         .json();
     let id = U256::from(opened["lease_id"].as_u64().unwrap());
     let hash = m.escrow().userDataHash(id).call().await.unwrap();
@@ -236,23 +202,11 @@ async fn a_lease_opens_with_user_data_encrypted_to_the_provider() {
 async fn print_the_text_views() {
     let m = Market::start("views").await;
     let offer = m.offer().await.to_string();
-    let r = m.utter_with(
-        Some(m.buyer),
-        &[
-            "lease",
-            "open",
-            "--offer",
-            &offer,
-            "--image",
-            IMAGE,
-            "--ssh-key",
-            m.ssh_pub.to_str().unwrap(),
-            "--duration",
-            "1h",
-        ],
-        &[],
-        Some("y\n"),
-    );
+    let r = m
+        .lease_open(&offer)
+        .duration("1h")
+        .without_yes_answering("y\n")
+        .run();
     println!("{}\n{}", r.stderr, r.stdout);
     m.acknowledge(1).await;
     let r = m.utter(
@@ -278,25 +232,7 @@ async fn print_the_text_views() {
 async fn a_lease_that_ran_dry_shows_halted_and_a_top_up_resumes_it() {
     let m = Market::start("halted").await;
     let offer = m.offer().await.to_string();
-    let ssh = m.ssh_pub.to_str().unwrap().to_owned();
-    m.utter(
-        m.buyer,
-        &[
-            "lease",
-            "open",
-            "--offer",
-            &offer,
-            "--image",
-            IMAGE,
-            "--ssh-key",
-            &ssh,
-            "--duration",
-            "2m",
-            "--yes",
-            "--json",
-        ],
-    )
-    .json();
+    m.lease_open(&offer).duration("2m").json();
     let (started, _) = m.acknowledge(1).await;
     utter_testkit::anvil::warp(&m.provider, 300).await.unwrap();
     let shown = m.utter(m.buyer, &["lease", "show", "1", "--json"]).json();
@@ -338,26 +274,7 @@ async fn a_lease_that_ran_dry_shows_halted_and_a_top_up_resumes_it() {
 async fn a_lease_never_booted_is_reclaimed_with_the_providers_slash() {
     let m = Market::start("reclaim").await;
     let offer = m.offer().await.to_string();
-    let ssh = m.ssh_pub.to_str().unwrap().to_owned();
-    let opened = m
-        .utter(
-            m.buyer,
-            &[
-                "lease",
-                "open",
-                "--offer",
-                &offer,
-                "--image",
-                IMAGE,
-                "--ssh-key",
-                &ssh,
-                "--duration",
-                "1h",
-                "--yes",
-                "--json",
-            ],
-        )
-        .json();
+    let opened = m.lease_open(&offer).duration("1h").json();
     let r = m.utter(m.buyer, &["lease", "reclaim", "1", "--yes"]);
     assert!(r.err().contains("may still acknowledge"), "{}", r.stderr);
     utter_testkit::anvil::warp(&m.provider, 601).await.unwrap();

@@ -150,26 +150,7 @@ async fn a_provider_and_an_operator_run_a_pool() {
     assert_eq!(offers.getOffer(offer).call().await.unwrap().capacity, 3);
 
     // A buyer leases it for 100 s; the provider acknowledges, it runs, the provider withdraws.
-    let ssh = m.ssh_pub.to_str().unwrap().to_owned();
-    let opened = m
-        .utter(
-            m.buyer,
-            &[
-                "lease",
-                "open",
-                "--offer",
-                &id,
-                "--image",
-                "debian-12",
-                "--ssh-key",
-                &ssh,
-                "--duration",
-                "100s",
-                "--yes",
-                "--json",
-            ],
-        )
-        .json();
+    let opened = m.lease_open(&id).duration("100s").image("debian-12").json();
     let fresh = m.fresh();
     let escrow = LeaseEscrow::new(m.deployment.escrow, &fresh);
     let access = common::access::encrypt(

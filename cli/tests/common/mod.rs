@@ -10,7 +10,7 @@ use alloy::{
 };
 use std::{
     io::Write,
-    path::PathBuf,
+    path::{Path, PathBuf},
     process::{Command, Stdio},
 };
 use utter_bindings::{
@@ -202,6 +202,22 @@ impl Market {
         self.utter_with(Some(who), args, &[], None)
     }
 
+    /// `utter lease open --offer OFFER --image IMAGE --ssh-key <the buyer's public key> --yes`, run as
+    /// the buyer: give the funding (`.duration(..)` or `.amount(..)`), change what the test varies,
+    /// then `.run()` or `.json()`.
+    pub fn lease_open(&self, offer: impl ToString) -> LeaseOpen<'_> {
+        LeaseOpen {
+            market: self,
+            offer: offer.to_string(),
+            image: IMAGE.into(),
+            ssh_key: self.ssh_pub.clone(),
+            extra: Vec::new(),
+            yes: true,
+            answer: None,
+            env: Vec::new(),
+        }
+    }
+
     /// The provider stakes in pool 1, publishes its age key and an offer of [`IMAGE`] at [`price`]
     /// with capacity 4; returns the offer id.
     pub async fn offer(&self) -> u32 {
@@ -308,6 +324,107 @@ impl Market {
         &self,
     ) -> utter_bindings::lease_escrow::LeaseEscrow::LeaseEscrowInstance<&DynProvider> {
         LeaseEscrow::new(self.deployment.escrow, &self.provider)
+    }
+}
+
+/// One `utter lease open` by the buyer, built by [`Market::lease_open`].
+pub struct LeaseOpen<'a> {
+    market: &'a Market,
+    offer: String,
+    image: String,
+    ssh_key: PathBuf,
+    extra: Vec<String>,
+    yes: bool,
+    answer: Option<String>,
+    env: Vec<(String, String)>,
+}
+
+impl LeaseOpen<'_> {
+    /// `--duration duration`.
+    pub fn duration(self, duration: &str) -> Self {
+        self.args(&["--duration", duration])
+    }
+
+    /// `--amount amount`.
+    pub fn amount(self, amount: &str) -> Self {
+        self.args(&["--amount", amount])
+    }
+
+    /// Another image than [`IMAGE`].
+    pub fn image(mut self, image: &str) -> Self {
+        self.image = image.into();
+        self
+    }
+
+    /// Another file than the buyer's public key as `--ssh-key`.
+    pub fn ssh_key(mut self, path: &Path) -> Self {
+        self.ssh_key = path.to_owned();
+        self
+    }
+
+    /// More flags.
+    pub fn args(mut self, args: &[&str]) -> Self {
+        self.extra.extend(args.iter().map(|a| (*a).to_owned()));
+        self
+    }
+
+    /// Without `--yes`, stdin closed: nothing answers the confirmation.
+    pub fn without_yes(mut self) -> Self {
+        self.yes = false;
+        self
+    }
+
+    /// Without `--yes`, `answer` typed at the confirmation.
+    pub fn without_yes_answering(mut self, answer: &str) -> Self {
+        self.yes = false;
+        self.answer = Some(answer.into());
+        self
+    }
+
+    /// With these environment variables (as [`Market::utter_with`] takes them).
+    pub fn env(mut self, env: &[(&str, &str)]) -> Self {
+        self.env
+            .extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        self
+    }
+
+    /// The arguments after `utter`.
+    fn argv(&self) -> Vec<String> {
+        let mut args: Vec<String> = [
+            "lease",
+            "open",
+            "--offer",
+            &self.offer,
+            "--image",
+            &self.image,
+            "--ssh-key",
+            self.ssh_key.to_str().unwrap(),
+        ]
+        .map(str::to_owned)
+        .into();
+        args.extend(self.extra.iter().cloned());
+        if self.yes {
+            args.push("--yes".into());
+        }
+        args
+    }
+
+    /// Runs it.
+    pub fn run(&self) -> Run {
+        let argv = self.argv();
+        let args: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        self.market
+            .utter_with(Some(self.market.buyer), &args, &env, self.answer.as_deref())
+    }
+
+    /// Runs it with `--json` and returns what it printed (it must succeed).
+    pub fn json(self) -> serde_json::Value {
+        self.args(&["--json"]).run().json()
     }
 }
 
