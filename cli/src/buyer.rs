@@ -98,6 +98,8 @@ struct OfferRow {
     disk_gib: u32,
     gpu_count: u16,
     gpu_model: String,
+    public_ipv4: bool,
+    public_ipv6: bool,
     region: String,
     provider_trust_level: u8,
 }
@@ -166,8 +168,20 @@ pub async fn offers(args: OffersArgs, endpoints: &Endpoints, out: &Output) -> an
         return Ok(());
     }
     let mut table = Table::new(vec![
-        "ID", "PRICE", "VCPU", "RAM", "DISK", "GPU", "REGION", "FREE", "TRUST", "IMAGES", "POOL",
-        "STATUS", "PROVIDER",
+        "ID",
+        "PRICE",
+        "VCPU",
+        "RAM",
+        "DISK",
+        "GPU",
+        "PUBLIC IP",
+        "REGION",
+        "FREE",
+        "TRUST",
+        "IMAGES",
+        "POOL",
+        "STATUS",
+        "PROVIDER",
     ]);
     for o in &page.items {
         let price = U256::from_str_radix(&o.price_per_second, 10).unwrap_or_default();
@@ -182,6 +196,13 @@ pub async fn offers(args: OffersArgs, endpoints: &Endpoints, out: &Output) -> an
             } else {
                 format!("{}x {}", o.gpu_count, o.gpu_model)
             },
+            match (o.public_ipv4, o.public_ipv6) {
+                (true, true) => "IPv4,IPv6",
+                (true, false) => "IPv4",
+                (false, true) => "IPv6",
+                (false, false) => "-",
+            }
+            .into(),
             o.region.clone(),
             format!("{}/{}", o.available, o.capacity),
             o.provider_trust_level.to_string(),

@@ -216,6 +216,13 @@ pub struct Agent<C> {
     first_seen: HashMap<u64, Instant>,
     /// The offers this agent paused because the cloud has no room for one more of their servers.
     paused: BTreeSet<u32>,
+    /// Offers whose servers Nova found no host for, and until when they stay paused.
+    no_host_until: BTreeMap<u32, Instant>,
+    /// The status each offer's pause or resume in flight asks for.
+    offer_target: BTreeMap<u32, u8>,
+    /// When the stake was last checked, and whether a slash calls for a check now.
+    last_stake_check: Option<Instant>,
+    stake_dirty: bool,
     last_withdraw: Option<Instant>,
     /// What it did.
     pub counters: Counters,
@@ -268,6 +275,14 @@ fn floating_ip_lease(scope: &str, description: &str) -> Option<u64> {
 
 /// How often floating IPs are swept for ones whose lease has no server.
 const FLOATING_SWEEP: Duration = Duration::from_secs(30);
+
+/// `Offers` status of an offer open to new leases.
+const OFFER_ACTIVE: u8 = 1;
+/// `Offers` status of a paused offer.
+const OFFER_PAUSED: u8 = 2;
+
+/// How Nova's scheduler says no hypervisor can take a server (the fault of a server in ERROR).
+const NO_VALID_HOST: &str = "No valid host was found";
 
 /// The tag of a spare handed to a lease whose rebuild is not confirmed yet.
 pub const CLAIMED_TAG: &str = "utter-claimed";
@@ -337,6 +352,10 @@ impl<C: Cloud> Agent<C> {
             boot_requested: HashMap::new(),
             first_seen: HashMap::new(),
             paused: BTreeSet::new(),
+            no_host_until: BTreeMap::new(),
+            offer_target: BTreeMap::new(),
+            last_stake_check: None,
+            stake_dirty: false,
             last_withdraw: None,
             counters: Counters::default(),
             policy: Policy::default(),
@@ -509,6 +528,24 @@ impl<C: Cloud> Agent<C> {
     }
 
     async fn ensure_stake(&mut self, pool_id: u32) -> Result<(), AgentError> {
+        let Some(amount) = self.stake_shortfall(pool_id).await? else {
+            return Ok(());
+        };
+        let registry = ProviderRegistry::new(self.chain.deployment().registry, &self.provider);
+        let token = ComputeToken::new(self.chain.deployment().token, &self.provider);
+        confirm(
+            "approve the stake",
+            token.approve(self.chain.deployment().registry, amount),
+        )
+        .await?;
+        confirm("stake", registry.stake(pool_id, amount)).await?;
+        tracing::info!(pool_id, %amount, "staked");
+        Ok(())
+    }
+
+    /// What is missing from the stake in `pool_id`: the configured `stake` (at least the pool's
+    /// minimum) less what is bonded; `None` when nothing is.
+    async fn stake_shortfall(&self, pool_id: u32) -> Result<Option<U256>, AgentError> {
         let registry = ProviderRegistry::new(self.chain.deployment().registry, &self.provider);
         let pools = utter_bindings::Pools::new(self.chain.deployment().pools, &self.provider);
         let min_stake = U256::from(
@@ -532,19 +569,68 @@ impl<C: Cloud> Agent<C> {
                 .await
                 .map_err(tx_error("bondedOf"))?,
         );
-        if bonded >= wanted {
-            return Ok(());
+        Ok((bonded < wanted).then(|| wanted - bonded))
+    }
+
+    /// Tops the stake up in every pool of its offers when a slash (or anything else) left it under
+    /// what the agent keeps: under the pool's minimum the provider is not eligible, so its offers
+    /// cannot be resumed and buyers cannot open leases on them. Checked every minute and after each
+    /// failed boot it reported; the approval and the stake are sent without waiting.
+    async fn maintain_stake(&mut self) {
+        let due = self.stake_dirty
+            || self
+                .last_stake_check
+                .is_none_or(|at| at.elapsed() >= STAKE_CHECK);
+        if !due {
+            return;
         }
-        let amount = wanted - bonded;
-        let token = ComputeToken::new(self.chain.deployment().token, &self.provider);
-        confirm(
-            "approve the stake",
-            token.approve(self.chain.deployment().registry, amount),
-        )
-        .await?;
-        confirm("stake", registry.stake(pool_id, amount)).await?;
-        tracing::info!(pool_id, %amount, "staked");
-        Ok(())
+        self.stake_dirty = false;
+        self.last_stake_check = Some(Instant::now());
+        let pools: BTreeSet<u32> = self.offers.values().map(|o| o.config.pool_id).collect();
+        for pool_id in pools {
+            let key = (STAKE_KEYS + u64::from(pool_id), "stake");
+            if self.in_flight.contains_key(&key) {
+                continue;
+            }
+            let amount = match self.stake_shortfall(pool_id).await {
+                Ok(Some(amount)) => amount,
+                Ok(None) => continue,
+                Err(error) => {
+                    tracing::warn!(pool_id, %error, "cannot read the stake");
+                    continue;
+                }
+            };
+            let d = *self.chain.deployment();
+            let token = ComputeToken::new(d.token, self.provider.clone());
+            let balance = match token.balanceOf(self.me).call().await {
+                Ok(balance) => balance,
+                Err(error) => {
+                    tracing::warn!(pool_id, %error, "cannot read the token balance");
+                    continue;
+                }
+            };
+            if balance < amount {
+                tracing::warn!(pool_id, %amount, %balance, "the stake is short and the provider's balance cannot top it up: send it tokens (offers stay unsellable while under the pool's minimum)");
+                continue;
+            }
+            let registry = ProviderRegistry::new(d.registry, self.provider.clone());
+            let approve = token.approve(d.registry, amount);
+            let stake = registry.stake(pool_id, amount).gas(STAKE_GAS);
+            let sent = match self
+                .send("approve the stake", (key.0, "approve_stake"), approve)
+                .await
+            {
+                Ok(()) => self.send("stake", key, stake).await,
+                Err(error) => Err(error),
+            };
+            match sent {
+                Ok(()) => {
+                    *self.counters.actions.entry("stake").or_default() += 1;
+                    tracing::info!(pool_id, %amount, "topping the stake up");
+                }
+                Err(error) => tracing::warn!(pool_id, %error, "cannot top the stake up"),
+            }
+        }
     }
 
     fn spec_and_terms(
@@ -717,6 +803,10 @@ impl<C: Cloud> Agent<C> {
             match self.provider.get_transaction_receipt(tx.hash).await {
                 Ok(Some(receipt)) if receipt.status() => {
                     self.in_flight.insert(tx.key, Instant::now());
+                    if tx.key.1 == "report_boot_failure" {
+                        // A failed boot is slashed: the stake may be under the pool's minimum now.
+                        self.stake_dirty = true;
+                    }
                     if let Some(log) = receipt.decoded_log::<LeaseEscrow::EarningsWithdrawn>() {
                         self.counters.withdrawn += log.data.amount;
                         tracing::info!(amount = %log.data.amount, "earnings withdrawn");
@@ -843,6 +933,7 @@ impl<C: Cloud> Agent<C> {
             }
         };
         self.listing = Some((Instant::now(), cloud.clone()));
+        self.note_hosts_full(&cloud);
         let (servers, spares) = self.servers(cloud);
         let actions = plan::plan_with_spares(now, &leases, &servers, &spares, &wanted, self.policy);
         for action in actions {
@@ -867,6 +958,7 @@ impl<C: Cloud> Agent<C> {
                 .collect();
             self.sweep_floating_ips(&left).await;
         }
+        self.maintain_stake().await;
         self.adjust_offers().await;
         self.maybe_withdraw(now).await;
         Ok(done)
@@ -1293,8 +1385,37 @@ impl<C: Cloud> Agent<C> {
         }
     }
 
-    /// Pauses each offer while the project has no room for one more of its servers (instances,
-    /// vCPUs or RAM of its flavor), and resumes it when it has.
+    /// Notes the offers whose servers Nova could not place ("No valid host was found"): the
+    /// hypervisors have no room for their flavor, which no quota shows to a project. They pause for
+    /// `capacity_pause_secs`, so buyers are not sold boots that would be refunded.
+    fn note_hosts_full(&mut self, cloud: &[CloudServer]) {
+        let pause = Duration::from_secs(self.config.cloud.capacity_pause_secs);
+        for server in cloud {
+            let no_host = server.status == plan::ServerStatus::Error
+                && server
+                    .fault
+                    .as_deref()
+                    .is_some_and(|f| f.contains(NO_VALID_HOST));
+            if !no_host {
+                continue;
+            }
+            let offer = match (lease_of(server), spare_of(server)) {
+                (Some(lease_id), _) => self.chain.lease(lease_id).map(|l| l.offer_id),
+                (None, spare) => spare,
+            };
+            if let Some(offer_id) = offer.filter(|id| self.offers.contains_key(id)) {
+                let until = Instant::now() + pause;
+                if self.no_host_until.insert(offer_id, until).is_none() {
+                    tracing::warn!(offer_id, server = %server.id, ?pause, "Nova found no host for the offer's flavor: pausing it");
+                }
+            }
+        }
+        self.no_host_until
+            .retain(|_, until| Instant::now() < *until);
+    }
+
+    /// Pauses each offer while the project's quota has no room for one more server of its flavor
+    /// (instances, vCPUs or RAM), or while Nova finds no host for it, and resumes it after.
     async fn adjust_offers(&mut self) {
         let room = match self.cloud.room().await {
             Ok(room) => room,
@@ -1307,29 +1428,65 @@ impl<C: Cloud> Agent<C> {
         let ids: Vec<(u32, bool)> = self
             .offers
             .iter()
-            .map(|(&id, offer)| (id, !room.fits(&offer.flavor)))
+            .map(|(&id, offer)| {
+                let no_host = self.no_host_until.contains_key(&id);
+                (id, no_host || !room.fits(&offer.flavor))
+            })
             .collect();
+        // The chain view lags a few blocks behind the transactions sent: the status wanted is
+        // compared with the view each time, and a transaction in flight is waited for.
         for (id, full) in ids {
-            if full == self.paused.contains(&id) {
+            if full && self.paused.insert(id) {
+                tracing::info!(
+                    offer_id = id,
+                    ?room,
+                    "pausing the offer: no room for its flavor"
+                );
+            }
+            if !self.paused.contains(&id) {
+                // Not paused by this agent: a pause of the provider's own is left alone.
                 continue;
             }
             let status = self.chain.state().offers.get(&id).map(|o| o.status);
             let key = (OFFER_KEYS + u64::from(id), "offer_status");
+            if let Some(&target) = self.offer_target.get(&id) {
+                if status == Some(target) {
+                    // The view shows what the transaction sent asked for: it is done.
+                    self.offer_target.remove(&id);
+                    self.in_flight.remove(&key);
+                } else if self.in_flight.contains_key(&key) {
+                    // Still on its way (or mined and not yet in the view).
+                    continue;
+                } else {
+                    // Failed or timed out: decided again below.
+                    self.offer_target.remove(&id);
+                }
+            }
+            let wanted = if full { OFFER_PAUSED } else { OFFER_ACTIVE };
+            if status == Some(wanted) {
+                if !full {
+                    self.paused.remove(&id);
+                    tracing::info!(offer_id = id, "offer resumed: the cloud has room again");
+                }
+                continue;
+            }
             let result = match (full, status) {
-                (true, Some(1)) => self.send("pause offer", key, offers.pauseOffer(id)).await,
-                (false, Some(2)) => self.send("resume offer", key, offers.resumeOffer(id)).await,
-                _ => Ok(()),
+                (true, Some(OFFER_ACTIVE)) => {
+                    self.offer_target.insert(id, OFFER_PAUSED);
+                    self.send("pause offer", key, offers.pauseOffer(id)).await
+                }
+                (false, Some(OFFER_PAUSED)) => {
+                    self.offer_target.insert(id, OFFER_ACTIVE);
+                    self.send("resume offer", key, offers.resumeOffer(id)).await
+                }
+                // Retired (or unknown): nothing to pause or resume any more.
+                _ => {
+                    self.paused.remove(&id);
+                    Ok(())
+                }
             };
             if let Err(error) = result {
                 tracing::warn!(offer_id = id, %error, "could not change the offer's status");
-                continue;
-            }
-            if full {
-                tracing::info!(offer_id = id, ?room, "offer paused: no room for its flavor");
-                self.paused.insert(id);
-            } else {
-                tracing::info!(offer_id = id, "offer resumed");
-                self.paused.remove(&id);
             }
         }
     }
@@ -1412,6 +1569,17 @@ const OFFER_KEYS: u64 = u64::MAX - (1 << 40);
 
 /// The in-flight key of the withdrawal.
 const WITHDRAW_KEY: u64 = OFFER_KEYS - 1;
+
+/// In-flight keys of stake top-ups: `STAKE_KEYS + pool id`, below the withdrawal's.
+const STAKE_KEYS: u64 = WITHDRAW_KEY - (1 << 33);
+
+/// How often the stake is checked against the pools' minimums (a slash can come from a buyer's
+/// reclaim the agent did not cause).
+const STAKE_CHECK: Duration = Duration::from_secs(60);
+
+/// Gas of a stake top-up, set rather than estimated: it is sent right behind its approval, and an
+/// estimate before the approval is mined would fail.
+const STAKE_GAS: u64 = 200_000;
 
 /// The kind of a cloud error, for metrics.
 fn error_kind(error: &CloudError) -> &'static str {

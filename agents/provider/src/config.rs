@@ -97,6 +97,10 @@ pub struct CloudConfig {
     /// Seconds each cloud request may take.
     #[serde(default = "default_cloud_timeout")]
     pub timeout_secs: u64,
+    /// Seconds an offer stays paused after Nova found no host for one of its servers ("No valid
+    /// host was found": the hypervisors are full, whatever the quota says).
+    #[serde(default = "default_capacity_pause")]
+    pub capacity_pause_secs: u64,
 }
 
 fn default_network() -> String {
@@ -104,6 +108,9 @@ fn default_network() -> String {
 }
 fn default_cloud_timeout() -> u64 {
     30
+}
+fn default_capacity_pause() -> u64 {
+    300
 }
 
 /// One offer: what is sold, and which cloud flavor and images provide it.

@@ -275,6 +275,18 @@ async fn a_flavor_the_cloud_cannot_boot_is_refunded_before_the_deadline() {
         async |m, _| server_status(&cloud, m, lease).await.is_empty(),
     )
     .await;
+    // Nova found no host for the flavor: the offer is paused rather than sold again.
+    let offers = utter_bindings::Offers::new(market.deployment.offers, &market.provider);
+    tick_until(&market, &mut agent, 30, "the offer paused", async |_, _| {
+        offers
+            .getOffer(offer_id)
+            .call()
+            .await
+            .expect("offer")
+            .status
+            == 2
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

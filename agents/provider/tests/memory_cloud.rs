@@ -129,7 +129,10 @@ fn kill<C: utter_provider_agent::cloud::Cloud>(
 async fn a_flavor_that_cannot_boot_is_refunded_before_the_deadline() {
     let market = Market::new("bootfail").await;
     let cloud = std::sync::Arc::new(cloud());
-    cloud.fail_flavor("f-small");
+    cloud.fail_flavor(
+        "f-small",
+        "Build of instance aborted: the image's disk failed",
+    );
     let mut agent = market.agent(cloud, "utter.small", "utter-tiny");
     agent.prepare().await.expect("prepares");
     let offer_id = *agent.offers().keys().next().expect("offer");
@@ -140,6 +143,41 @@ async fn a_flavor_that_cannot_boot_is_refunded_before_the_deadline() {
     let done = kinds(&agent.tick().await.expect("tick"));
     assert_eq!(done, ["report_boot_failure", "delete"]);
     assert_eq!(market.status(lease).await, CLOSED);
+    // A fault of this server, not of capacity: the offer stays open.
+    market.mined().await;
+    let offers = utter_bindings::Offers::new(market.deployment.offers, &market.provider);
+    assert_eq!(
+        offers
+            .getOffer(offer_id)
+            .call()
+            .await
+            .expect("offer")
+            .status,
+        1
+    );
+    // The failed boot was slashed under the pool's minimum; the agent stakes the difference again,
+    // so its offers stay sellable.
+    let registry =
+        utter_bindings::ProviderRegistry::new(market.deployment.registry, &market.provider);
+    let pools = utter_bindings::Pools::new(market.deployment.pools, &market.provider);
+    let minimum = pools
+        .minStakeOf(market.pool_id)
+        .call()
+        .await
+        .expect("minimum");
+    let bonded = async || {
+        market.mined().await;
+        registry
+            .bondedOf(market.pool_id, market.host)
+            .call()
+            .await
+            .expect("bonded")
+    };
+    assert!(bonded().await < minimum, "slashed");
+    market.settle_chain().await;
+    agent.tick().await.expect("tick");
+    assert_eq!(bonded().await, minimum, "topped up to the minimum");
+    assert_eq!(agent.counters.actions.get("stake"), Some(&1));
     let ended = market
         .escrow()
         .getLease(U256::from(lease))
@@ -761,4 +799,51 @@ region = "lab-1"
     market.settle_chain().await;
     agent.tick().await.expect("tick");
     assert_eq!((status(small).await, status(medium).await), (1, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offer_nova_finds_no_host_for_pauses_for_a_while_then_reopens() {
+    let market = Market::new("nohost").await;
+    let text = market
+        .config_text("utter.small", "utter-tiny")
+        .replace("[cloud]\n", "[cloud]\ncapacity_pause_secs = 1\n");
+    let config =
+        utter_provider_agent::config::FileConfig::parse(std::path::Path::new("agent.toml"), &text)
+            .expect("config");
+    let cloud = std::sync::Arc::new(cloud());
+    cloud.fail_flavor("f-small", "No valid host was found. ");
+    let mut agent = market.agent_with_config(cloud.clone(), config);
+    agent.prepare().await.expect("prepares");
+    let offer_id = *agent.offers().keys().next().expect("offer");
+    let offers = utter_bindings::Offers::new(market.deployment.offers, &market.provider);
+    let status = async || {
+        market.mined().await;
+        offers
+            .getOffer(offer_id)
+            .call()
+            .await
+            .expect("offer")
+            .status
+    };
+    let lease = market.open_lease(offer_id, 600).await;
+    market.settle_chain().await;
+    assert_eq!(kinds(&agent.tick().await.expect("tick")), ["boot"]);
+    cloud.settle();
+    let done = kinds(&agent.tick().await.expect("tick"));
+    assert_eq!(done, ["report_boot_failure", "delete"]);
+    assert_eq!(market.status(lease).await, CLOSED, "refunded");
+    assert_eq!(status().await, 2, "paused: the hypervisors have no room");
+
+    // The pause ends (1 s here); the hosts have room again and the next lease boots.
+    cloud.heal_flavor("f-small");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    market.settle_chain().await;
+    agent.tick().await.expect("tick");
+    assert_eq!(status().await, 1, "resumed");
+    let lease = market.open_lease(offer_id, 600).await;
+    market.settle_chain().await;
+    assert_eq!(kinds(&agent.tick().await.expect("tick")), ["boot"]);
+    cloud.settle();
+    assert_eq!(kinds(&agent.tick().await.expect("tick")), ["acknowledge"]);
+    assert_eq!(market.status(lease).await, RUNNING);
 }

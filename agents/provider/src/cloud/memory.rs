@@ -6,17 +6,14 @@
 
 use super::{Cloud, CloudError, CloudServer, CreateServer, Flavor, FloatingIp, NetworkInfo, Room};
 use crate::plan::ServerStatus;
-use std::{
-    collections::{BTreeMap, BTreeSet},
-    sync::Mutex,
-};
+use std::{collections::BTreeMap, sync::Mutex};
 
 #[derive(Debug, Default)]
 struct Inner {
     servers: BTreeMap<String, (CloudServer, String)>,
     flavors: BTreeMap<String, Flavor>,
     images: BTreeMap<String, String>,
-    failing_flavors: BTreeSet<String>,
+    failing_flavors: BTreeMap<String, String>,
     fail_next: Vec<CloudError>,
     next_id: u64,
     clock: u64,
@@ -99,9 +96,17 @@ impl MemoryCloud {
         self.lock().listings
     }
 
-    /// Servers of this flavor id go to ERROR instead of ACTIVE.
-    pub fn fail_flavor(&self, flavor_id: &str) {
-        self.lock().failing_flavors.insert(flavor_id.to_owned());
+    /// Servers of this flavor id go to ERROR instead of ACTIVE, with `fault` as Nova's reason
+    /// (e.g. "No valid host was found. ").
+    pub fn fail_flavor(&self, flavor_id: &str, fault: &str) {
+        self.lock()
+            .failing_flavors
+            .insert(flavor_id.to_owned(), fault.to_owned());
+    }
+
+    /// Servers of this flavor id boot again.
+    pub fn heal_flavor(&self, flavor_id: &str) {
+        self.lock().failing_flavors.remove(flavor_id);
     }
 
     /// The next call fails with `error`.
@@ -125,11 +130,13 @@ impl MemoryCloud {
         let failing = inner.failing_flavors.clone();
         for (server, flavor) in inner.servers.values_mut() {
             if server.status == ServerStatus::Building {
-                server.status = if failing.contains(flavor) {
-                    ServerStatus::Error
-                } else {
-                    ServerStatus::Active
-                };
+                match failing.get(flavor) {
+                    Some(fault) => {
+                        server.status = ServerStatus::Error;
+                        server.fault = Some(fault.clone());
+                    }
+                    None => server.status = ServerStatus::Active,
+                }
             }
         }
     }
