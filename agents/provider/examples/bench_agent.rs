@@ -1324,6 +1324,7 @@ async fn bench(cli: Cli) -> anyhow::Result<()> {
         let scope = utter_provider_agent::agent::scope_tag(
             market.deployment.chain_id,
             market.deployment.escrow,
+            market.host,
         );
         let servers = cloud.list_servers(&scope).await?;
         for server in &servers {

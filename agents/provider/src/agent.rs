@@ -216,6 +216,8 @@ pub struct Agent<C> {
     first_seen: HashMap<u64, Instant>,
     /// The offers this agent paused because the cloud has no room for one more of their servers.
     paused: BTreeSet<u32>,
+    /// Leases missing a server in the listings, since when.
+    missing_since: HashMap<u64, Instant>,
     /// Offers whose servers Nova found no host for, and until when they stay paused.
     no_host_until: BTreeMap<u32, Instant>,
     /// The status each offer's pause or resume in flight asks for.
@@ -243,9 +245,12 @@ impl std::fmt::Debug for SecretIdentity {
     }
 }
 
-/// The tag every server of this agent's chain and escrow carries.
-pub fn scope_tag(chain_id: u64, escrow: Address) -> String {
-    format!("utter:{chain_id}:{}", &format!("{escrow:#x}")[..10])
+/// The tag every server of this agent carries: chain, escrow and provider (64 bits of each
+/// address), so agents of two providers, or of two deployments, sharing one project never take
+/// each other's servers or floating IPs for orphans. At most 45 characters (Nova allows 60).
+pub fn scope_tag(chain_id: u64, escrow: Address, provider: Address) -> String {
+    let short = |a: Address| alloy::primitives::hex::encode(&a.as_slice()[..8]);
+    format!("utter:{chain_id}:{}:{}", short(escrow), short(provider))
 }
 
 /// The tag naming a server's lease.
@@ -353,6 +358,7 @@ impl<C: Cloud> Agent<C> {
             first_seen: HashMap::new(),
             paused: BTreeSet::new(),
             no_host_until: BTreeMap::new(),
+            missing_since: HashMap::new(),
             offer_target: BTreeMap::new(),
             last_stake_check: None,
             stake_dirty: false,
@@ -394,7 +400,7 @@ impl<C: Cloud> Agent<C> {
 
     fn scope(&self) -> String {
         let d = self.chain.deployment();
-        scope_tag(d.chain_id, d.escrow)
+        scope_tag(d.chain_id, d.escrow, self.me)
     }
 
     fn offers_file(&self) -> Option<PathBuf> {
@@ -935,8 +941,31 @@ impl<C: Cloud> Agent<C> {
         self.listing = Some((Instant::now(), cloud.clone()));
         self.note_hosts_full(&cloud);
         let (servers, spares) = self.servers(cloud);
+        // A listing can be partial (a Nova cell that is down drops its servers from filtered
+        // listings): a lease whose server is missing is given up on (terminated, its address
+        // released) only once it has been missing for `missing_grace_secs`.
+        let grace = Duration::from_secs(self.config.cloud.missing_grace_secs);
+        let listed: BTreeSet<u64> = servers.iter().map(|s| s.lease_id).collect();
+        let seen_at = Instant::now();
+        for lease in &leases {
+            if lease.status == plan::ChainStatus::Closed || listed.contains(&lease.lease_id) {
+                self.missing_since.remove(&lease.lease_id);
+            } else {
+                self.missing_since.entry(lease.lease_id).or_insert(seen_at);
+            }
+        }
+        let live: BTreeSet<u64> = leases.iter().map(|l| l.lease_id).collect();
+        self.missing_since.retain(|id, _| live.contains(id));
         let actions = plan::plan_with_spares(now, &leases, &servers, &spares, &wanted, self.policy);
         for action in actions {
+            if let Action::Terminate { lease_id } = action
+                && self
+                    .missing_since
+                    .get(&lease_id)
+                    .is_none_or(|at| at.elapsed() < grace)
+            {
+                continue;
+            }
             self.run(action, &mut done).await;
         }
         let deleted: BTreeSet<&str> = done
@@ -952,11 +981,18 @@ impl<C: Cloud> Agent<C> {
                     .last_floating_sweep
                     .is_none_or(|at| at.elapsed() >= FLOATING_SWEEP))
         {
-            let left: Vec<Server> = servers
-                .into_iter()
+            let mut held: BTreeSet<u64> = servers
+                .iter()
                 .filter(|s| !deleted.contains(s.id.as_str()))
+                .map(|s| s.lease_id)
                 .collect();
-            self.sweep_floating_ips(&left).await;
+            held.extend(
+                self.missing_since
+                    .iter()
+                    .filter(|(_, at)| at.elapsed() < grace)
+                    .map(|(&id, _)| id),
+            );
+            self.sweep_floating_ips(&held).await;
         }
         self.maintain_stake().await;
         self.adjust_offers().await;
@@ -1086,11 +1122,7 @@ impl<C: Cloud> Agent<C> {
             "lease_id": lease_id,
             "indexer_url": self.config.indexer_url,
         });
-        let user_data = format!(
-            "#cloud-config\nssh_authorized_keys:\n  - {}\nwrite_files:\n  - path: /etc/utter/lease.json\n    permissions: '0644'\n    content: '{}'\n",
-            ssh_key.trim(),
-            metadata_file
-        );
+        let user_data = crate::user_data::cloud_config(&ssh_key, &metadata_file);
         let encrypted = self
             .chain
             .opening(lease_id)
@@ -1258,7 +1290,7 @@ impl<C: Cloud> Agent<C> {
             lease_id,
             host,
             port: 22,
-            user: "utter".into(),
+            user: crate::user_data::LOGIN.into(),
             host_key_fingerprint: fingerprint_text,
         };
         let ciphertext = match access::encrypt(&ssh_key, &details) {
@@ -1339,8 +1371,9 @@ impl<C: Cloud> Agent<C> {
 
     /// Releases the floating IPs of this scope that no server of their lease holds any more: the
     /// lease's server was deleted (or the agent died before releasing), or a lost reply left a
-    /// second, unassociated one. `servers` is what the cloud holds now.
-    async fn sweep_floating_ips(&mut self, servers: &[Server]) {
+    /// second, unassociated one. `held` are the leases whose server the cloud holds (or was
+    /// missing from the listings for less than `missing_grace_secs`).
+    async fn sweep_floating_ips(&mut self, held: &BTreeSet<u64>) {
         let Some(network) = self.floating_network.clone() else {
             return;
         };
@@ -1354,7 +1387,6 @@ impl<C: Cloud> Agent<C> {
         };
         self.last_floating_sweep = Some(Instant::now());
         let scope = self.scope();
-        let held: BTreeSet<u64> = servers.iter().map(|s| s.lease_id).collect();
         let associated: BTreeSet<u64> = ips
             .iter()
             .filter(|ip| ip.port_id.is_some())
@@ -1525,6 +1557,7 @@ impl<C: Cloud> Agent<C> {
         crate::http::Status {
             chain_id: d.chain_id,
             escrow: d.escrow,
+            provider: self.me,
             confirmed_block: self.chain.confirmed_block(),
             last_tick: None,
             last_error: None,
@@ -1701,8 +1734,18 @@ mod tests {
 
     #[test]
     fn tags_fit_nova_limits() {
-        let scope = scope_tag(31337, Address::repeat_byte(0xab));
+        let scope = scope_tag(
+            u64::MAX,
+            Address::repeat_byte(0xab),
+            Address::repeat_byte(0xcd),
+        );
+        assert_eq!(
+            scope,
+            "utter:18446744073709551615:abababababababab:cdcdcdcdcdcdcdcd"
+        );
         assert!(scope.len() <= 60 && lease_tag(u64::MAX).len() <= 60);
+        // Nova's tags may hold neither '/' nor ','.
+        assert!(!scope.contains(['/', ',']));
         let server = CloudServer {
             id: "s".into(),
             name: "n".into(),

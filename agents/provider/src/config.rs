@@ -101,6 +101,10 @@ pub struct CloudConfig {
     /// host was found": the hypervisors are full, whatever the quota says).
     #[serde(default = "default_capacity_pause")]
     pub capacity_pause_secs: u64,
+    /// Seconds a running lease's server must be missing from the listings before the lease is
+    /// terminated and its floating IP released: one listing can be partial (a Nova cell down).
+    #[serde(default = "default_missing_grace")]
+    pub missing_grace_secs: u64,
 }
 
 fn default_network() -> String {
@@ -111,6 +115,9 @@ fn default_cloud_timeout() -> u64 {
 }
 fn default_capacity_pause() -> u64 {
     300
+}
+fn default_missing_grace() -> u64 {
+    60
 }
 
 /// One offer: what is sold, and which cloud flavor and images provide it.

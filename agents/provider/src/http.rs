@@ -24,6 +24,8 @@ pub struct Status {
     pub chain_id: u64,
     /// The escrow.
     pub escrow: Address,
+    /// The provider the agent acts for.
+    pub provider: Address,
     /// The last confirmed block applied.
     pub confirmed_block: Option<u64>,
     /// Unix time of the last tick that completed.
@@ -274,7 +276,7 @@ async fn console<C: Cloud>(
             );
         }
     }
-    let scope = scope_tag(status.chain_id, status.escrow);
+    let scope = scope_tag(status.chain_id, status.escrow, status.provider);
     let servers = match http.cloud.list_servers(&scope).await {
         Ok(servers) => servers,
         Err(e) => return error(StatusCode::BAD_GATEWAY, "cloud", &e.to_string()),

@@ -52,6 +52,38 @@ pub fn decrypt(
     age::decrypt(identity, ciphertext).map_err(|e| UserDataError::Decrypt(e.to_string()))
 }
 
+/// The login the access details name: a user cloud-init creates on every image, with the buyer's
+/// key and passwordless sudo (an image's default user differs from one distribution to the next).
+pub const LOGIN: &str = "utter";
+
+/// Where the machine finds its own lease (chain id, escrow, lease id, indexer URL).
+pub const LEASE_FILE: &str = "/etc/utter/lease.json";
+
+/// The agent's cloud-config for a lease's machine: the [`LOGIN`] user with the buyer's SSH key, and
+/// the lease file. Written as YAML by a serializer, so no value can break out of its field.
+pub fn cloud_config(ssh_key: &str, lease: &serde_json::Value) -> String {
+    let config = serde_json::json!({
+        "users": [
+            "default",
+            {
+                "name": LOGIN,
+                "gecos": "utter lease",
+                "shell": "/bin/bash",
+                "sudo": "ALL=(ALL) NOPASSWD:ALL",
+                "lock_passwd": true,
+                "ssh_authorized_keys": [ssh_key.trim()],
+            },
+        ],
+        "write_files": [{
+            "path": LEASE_FILE,
+            "permissions": "0644",
+            "content": lease.to_string(),
+        }],
+    });
+    let yaml = serde_yaml_ng::to_string(&config).expect("JSON values serialize as YAML");
+    format!("#cloud-config\n{yaml}")
+}
+
 /// The user data given to the machine: the agent's cloud-config alone, or with the buyer's part as a
 /// MIME multipart message, which cloud-init merges (a `#!` script runs, a `#cloud-config` merges).
 pub fn combine(ours: &str, buyers: Option<&[u8]>) -> String {
@@ -78,6 +110,32 @@ pub fn combine(ours: &str, buyers: Option<&[u8]>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cloud_config_creates_the_login_with_the_buyers_key_and_the_lease_file() {
+        let lease =
+            serde_json::json!({"chain_id": 1, "lease_id": 7, "indexer_url": "http://x/'y: z"});
+        let text = cloud_config("ssh-ed25519 AAAAC3Nz buyer@laptop\n", &lease);
+        assert!(text.starts_with("#cloud-config\n"), "{text}");
+        let parsed: serde_json::Value = serde_yaml_ng::from_str(&text).expect("valid YAML");
+        let user = &parsed["users"][1];
+        assert_eq!(parsed["users"][0], "default");
+        assert_eq!(user["name"], LOGIN);
+        assert_eq!(user["sudo"], "ALL=(ALL) NOPASSWD:ALL");
+        assert_eq!(user["lock_passwd"], true);
+        assert_eq!(
+            user["ssh_authorized_keys"],
+            serde_json::json!(["ssh-ed25519 AAAAC3Nz buyer@laptop"])
+        );
+        let file = &parsed["write_files"][0];
+        assert_eq!(file["path"], LEASE_FILE);
+        let written: serde_json::Value =
+            serde_json::from_str(file["content"].as_str().expect("text")).expect("JSON");
+        assert_eq!(
+            written, lease,
+            "the quote in the URL did not break the YAML"
+        );
+    }
 
     #[test]
     fn data_encrypted_to_the_on_chain_key_decrypts_with_the_identity() {

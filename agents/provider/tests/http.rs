@@ -39,6 +39,7 @@ async fn only_the_buyer_reads_its_console_log() {
     let buyer = PrivateKeySigner::random();
     let stranger = PrivateKeySigner::random();
     let escrow = alloy::primitives::Address::repeat_byte(7);
+    let provider = alloy::primitives::Address::repeat_byte(9);
     let cloud = Arc::new(MemoryCloud::new(
         vec![Flavor {
             id: "f".into(),
@@ -54,7 +55,7 @@ async fn only_the_buyer_reads_its_console_log() {
             name: "lease-5-machine".into(),
             flavor_id: "f".into(),
             image_id: "i".into(),
-            tags: vec![scope_tag(CHAIN, escrow), lease_tag(5)],
+            tags: vec![scope_tag(CHAIN, escrow, provider), lease_tag(5)],
             metadata: BTreeMap::new(),
             user_data: String::new(),
         })
@@ -63,6 +64,7 @@ async fn only_the_buyer_reads_its_console_log() {
     let status = Status {
         chain_id: CHAIN,
         escrow,
+        provider,
         confirmed_block: Some(10),
         last_tick: Some(now()),
         buyers: BTreeMap::from([(5, buyer.address()), (6, buyer.address())]),

@@ -65,10 +65,7 @@ async fn tick_until<C: Cloud>(
 }
 
 async fn server_status(cloud: &OpenStack, market: &Market, lease: u64) -> Vec<ServerStatus> {
-    let scope = utter_provider_agent::agent::scope_tag(
-        market.deployment.chain_id,
-        market.deployment.escrow,
-    );
+    let scope = market.scope();
     let tag = utter_provider_agent::agent::lease_tag(lease);
     cloud
         .list_servers(&scope)
@@ -314,10 +311,7 @@ async fn a_hot_spare_is_rebuilt_for_a_lease_on_a_real_openstack() {
     let mut agent = market.agent_with_config(cloud.clone(), config);
     agent.prepare().await.expect("prepares");
     let offer_id = *agent.offers().keys().next().expect("offer");
-    let scope = utter_provider_agent::agent::scope_tag(
-        market.deployment.chain_id,
-        market.deployment.escrow,
-    );
+    let scope = market.scope();
     let spare_tag = utter_provider_agent::agent::spare_tag(offer_id);
     tick_until(&market, &mut agent, 120, "a running spare", async |_, _| {
         cloud
@@ -483,13 +477,7 @@ async fn a_public_lease_gets_one_floating_ip_through_kills_and_loses_it_at_the_e
         .await
         .expect("neutron")
         .expect("the lab's external network");
-    let description = utter_provider_agent::agent::floating_ip_description(
-        &utter_provider_agent::agent::scope_tag(
-            market.deployment.chain_id,
-            market.deployment.escrow,
-        ),
-        lease,
-    );
+    let description = utter_provider_agent::agent::floating_ip_description(&market.scope(), lease);
     let addresses = async || {
         cloud
             .floating_ips(&public.id)
@@ -518,10 +506,7 @@ async fn a_public_lease_gets_one_floating_ip_through_kills_and_loses_it_at_the_e
     }
     let ips = addresses().await;
     assert_eq!(ips.len(), 1, "{ips:?}");
-    let scope = utter_provider_agent::agent::scope_tag(
-        market.deployment.chain_id,
-        market.deployment.escrow,
-    );
+    let scope = market.scope();
     let tag = utter_provider_agent::agent::lease_tag(lease);
     let server = cloud
         .list_servers(&scope)

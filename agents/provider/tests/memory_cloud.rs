@@ -387,10 +387,7 @@ async fn a_spare_claimed_by_an_agent_that_died_is_rebuilt_not_acknowledged() {
         .set_tags(
             &spare,
             &[
-                utter_provider_agent::agent::scope_tag(
-                    market.deployment.chain_id,
-                    market.deployment.escrow,
-                ),
+                market.scope(),
                 format!("utter-lease:{lease}"),
                 "utter-claimed".into(),
             ],
@@ -492,13 +489,7 @@ async fn a_new_lease_boots_between_listings_and_transactions_do_not_block_the_ti
 
 /// The description the agent gives a lease's floating IP in this market.
 fn floating_description(market: &Market, lease: u64) -> String {
-    utter_provider_agent::agent::floating_ip_description(
-        &utter_provider_agent::agent::scope_tag(
-            market.deployment.chain_id,
-            market.deployment.escrow,
-        ),
-        lease,
-    )
+    utter_provider_agent::agent::floating_ip_description(&market.scope(), lease)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -846,4 +837,42 @@ async fn an_offer_nova_finds_no_host_for_pauses_for_a_while_then_reopens() {
     cloud.settle();
     assert_eq!(kinds(&agent.tick().await.expect("tick")), ["acknowledge"]);
     assert_eq!(market.status(lease).await, RUNNING);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_missing_from_one_listing_does_not_end_its_lease_at_once() {
+    let market = Market::new("missing").await;
+    let text = market
+        .config_text("utter.small", "utter-tiny")
+        .replace("[cloud]\n", "[cloud]\nmissing_grace_secs = 1\n");
+    let config =
+        utter_provider_agent::config::FileConfig::parse(std::path::Path::new("agent.toml"), &text)
+            .expect("config");
+    let cloud = std::sync::Arc::new(cloud());
+    let mut agent = market.agent_with_config(cloud.clone(), config);
+    agent.prepare().await.expect("prepares");
+    let offer_id = *agent.offers().keys().next().expect("offer");
+    let lease = market.open_lease(offer_id, 600).await;
+    market.settle_chain().await;
+    agent.tick().await.expect("tick");
+    cloud.settle();
+    agent.tick().await.expect("tick");
+    assert_eq!(market.status(lease).await, RUNNING);
+
+    // The listing fails to show the server (a cell down): nothing is done about it yet.
+    let server = cloud.servers()[0].id.clone();
+    use utter_provider_agent::cloud::Cloud as _;
+    cloud.delete_server(&server).await.expect("gone");
+    market.settle_chain().await;
+    let done = kinds(&agent.tick().await.expect("tick"));
+    assert!(!done.contains(&"terminate"), "{done:?}");
+    assert_eq!(market.status(lease).await, RUNNING);
+
+    // Still missing after the grace (1 s here): the lease ends.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    market.settle_chain().await;
+    let done = kinds(&agent.tick().await.expect("tick"));
+    assert_eq!(done, ["terminate"]);
+    market.settle_chain().await;
+    assert_eq!(market.status(lease).await, CLOSED);
 }

@@ -205,6 +205,15 @@ region = "lab-1"
         Agent::new(config, chain, cloud, self.host_provider())
     }
 
+    /// The scope tag the agent (the host) gives its servers in this market.
+    pub fn scope(&self) -> String {
+        utter_provider_agent::agent::scope_tag(
+            self.deployment.chain_id,
+            self.deployment.escrow,
+            self.host,
+        )
+    }
+
     pub fn escrow(&self) -> LeaseEscrow::LeaseEscrowInstance<&DynProvider> {
         LeaseEscrow::new(self.deployment.escrow, &self.provider)
     }
