@@ -344,12 +344,14 @@ async fn silent_keystone_times_out() {
     );
 }
 
-// ---------------------------------------------------------------- token renewal, scripted
+// ---------------------------------------------------------------- token renewal and refusals, scripted
 //
 // The lab cannot make Nova answer 401 on demand: keystonemiddleware caches a token's validation for
 // minutes, so even a revoked token keeps working there. The renewal logic is therefore checked against
 // a scripted Keystone + Nova on loopback (plain HTTP/1.1, one request per connection), which also
-// records every request's token and microversion headers.
+// records every request's token and microversion headers. It also answers server creates and
+// rebuilds as scripted (quota and policy 403s, refusals quoting the user data), which the lab
+// cannot be made to do on demand either.
 
 #[derive(Default)]
 struct Script {
@@ -365,6 +367,11 @@ struct Script {
     issued: u32,
     /// `METHOD path token microversion` of every request.
     log: Vec<String>,
+    /// Nova's answers to `POST /servers` and `POST /servers/{id}/action`, in turn: status line and
+    /// body, in which `{user_data}` stands for the `user_data` the request sent.
+    server_posts: std::collections::VecDeque<(&'static str, String)>,
+    /// The `user_data` each of those requests sent.
+    user_data_sent: Vec<String>,
 }
 
 type Shared = std::sync::Arc<std::sync::Mutex<Script>>;
@@ -382,10 +389,10 @@ fn scripted_cloud(script: Script) -> (String, Shared) {
             let mut data = Vec::new();
             let mut buf = [0u8; 4096];
             // Headers, then the body by Content-Length.
-            let head = loop {
+            let (head, request_body) = loop {
                 let n = stream.read(&mut buf).unwrap_or(0);
                 if n == 0 {
-                    break String::new();
+                    break (String::new(), Vec::new());
                 }
                 data.extend_from_slice(&buf[..n]);
                 if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
@@ -405,7 +412,7 @@ fn scripted_cloud(script: Script) -> (String, Shared) {
                         }
                         data.extend_from_slice(&buf[..n]);
                     }
-                    break head;
+                    break (head, data[end + 4..].to_vec());
                 }
             };
             let mut lines = head.lines();
@@ -452,6 +459,24 @@ fn scripted_cloud(script: Script) -> (String, Shared) {
             } else if s.refuse_all || s.refused.contains(&token) {
                 let body = r#"{"error": {"code": 401, "message": "The request you have made requires authentication."}}"#;
                 ("401 Unauthorized", String::new(), body.to_owned())
+            } else if method == "POST" && path.starts_with("/v2.1/servers") {
+                let sent: serde_json::Value =
+                    serde_json::from_slice(&request_body).unwrap_or_default();
+                let user_data = ["server", "rebuild"]
+                    .iter()
+                    .find_map(|k| sent[k]["user_data"].as_str())
+                    .unwrap_or_default()
+                    .to_owned();
+                s.user_data_sent.push(user_data.clone());
+                let (status, body) = s
+                    .server_posts
+                    .pop_front()
+                    .unwrap_or(("500 Internal Server Error", "{}".to_owned()));
+                (
+                    status,
+                    String::new(),
+                    body.replace("{user_data}", &user_data),
+                )
             } else if path.starts_with("/v2.1/flavors/detail") {
                 let body = r#"{"flavors": [{"id": "f1", "name": "small", "vcpus": 1, "ram": 512, "disk": 5}]}"#;
                 ("200 OK", String::new(), body.to_owned())
@@ -578,6 +603,154 @@ async fn a_nova_without_tags_at_create_is_refused() {
     assert!(
         e.to_string().contains("up to 2.51; the agent needs 2.52"),
         "{e}"
+    );
+}
+
+/// A server to create with `user_data`.
+fn scripted_server(user_data: &str) -> CreateServer {
+    CreateServer {
+        name: "utter-scripted".into(),
+        flavor_id: "f1".into(),
+        image_id: "i1".into(),
+        tags: vec!["utter-scripted".into()],
+        metadata: Default::default(),
+        user_data: user_data.into(),
+    }
+}
+
+/// Nova's error body: `{"<kind>": {"code": <code>, "message": <message>}}`.
+fn nova_error(kind: &str, code: u16, message: &str) -> String {
+    serde_json::json!({ kind: {"code": code, "message": message} }).to_string()
+}
+
+#[tokio::test]
+async fn nova_quota_403_is_rejected_and_policy_403_is_auth() {
+    let instances =
+        "Quota exceeded for instances: Requested 1, but already used 10 of 10 instances";
+    let cores = "Quota exceeded for cores: Requested 2, but already used 20 of 20 cores";
+    let policy = "Policy doesn't allow os_compute_api:servers:create to be performed.";
+    let (base, shared) = scripted_cloud(Script {
+        lifetime: 59,
+        nova_max: "2.90",
+        server_posts: [
+            ("403 Forbidden", nova_error("forbidden", 403, instances)),
+            ("403 Forbidden", nova_error("forbidden", 403, cores)),
+            ("403 Forbidden", nova_error("forbidden", 403, policy)),
+        ]
+        .into(),
+        ..Script::default()
+    });
+    let cloud = OpenStack::connect(scripted_config(&base), Options::default())
+        .await
+        .unwrap();
+    for quota in [instances, cores] {
+        let e = cloud
+            .create_server(&scripted_server("#cloud-config\n"))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, CloudError::Rejected(_)), "{e:?}");
+        let text = e.to_string();
+        assert!(text.contains(quota), "{text}");
+        assert!(text.contains("POST /servers: 403 Forbidden"), "{text}");
+        assert!(!text.contains("credentials"), "{text}");
+        assert!(!e.is_transient());
+    }
+    let e = cloud
+        .create_server(&scripted_server("#cloud-config\n"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, CloudError::Auth(_)), "{e:?}");
+    assert!(e.to_string().contains(policy), "{e}");
+    // Each answer was to a create the client sent (not a renewal's retry).
+    assert_eq!(shared.lock().unwrap().user_data_sent.len(), 3);
+    assert_eq!(shared.lock().unwrap().issued, 1);
+}
+
+#[tokio::test]
+async fn user_data_quoted_in_a_refusal_is_redacted() {
+    use base64::Engine as _;
+    let user_data = format!(
+        "#cloud-config\nchpasswd:\n  list: |\n    root:buyer-secret-Zq9\nwrite_files:\n  - path: /etc/token\n    content: {}\n",
+        "tok-4f1e9c".repeat(30)
+    );
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&user_data);
+    let (base, shared) = scripted_cloud(Script {
+        lifetime: 59,
+        nova_max: "2.90",
+        server_posts: [
+            // Nova's JSON-schema refusal quotes the value twice.
+            (
+                "400 Bad Request",
+                nova_error(
+                    "badRequest",
+                    400,
+                    "Invalid input for field/attribute user_data. Value: {user_data}. '{user_data}' is too long",
+                ),
+            ),
+            // A gateway's plain-text refusal, which the client cuts short: a prefix remains.
+            (
+                "400 Bad Request",
+                "Request refused by the gateway: user_data={user_data}".to_owned(),
+            ),
+            // The same from a rebuild.
+            (
+                "400 Bad Request",
+                nova_error(
+                    "badRequest",
+                    400,
+                    "Invalid input for field/attribute user_data. Value: {user_data}. '{user_data}' is too long",
+                ),
+            ),
+        ]
+        .into(),
+        ..Script::default()
+    });
+    let cloud = OpenStack::connect(scripted_config(&base), Options::default())
+        .await
+        .unwrap();
+    let server = scripted_server(&user_data);
+    let too_long = cloud.create_server(&server).await.unwrap_err();
+    let gateway = cloud.create_server(&server).await.unwrap_err();
+    let rebuild = cloud
+        .rebuild_server("s1", "i1", &user_data)
+        .await
+        .unwrap_err();
+    // The cloud was sent the user data, and quoted it.
+    assert_eq!(shared.lock().unwrap().user_data_sent, [encoded.as_str(); 3]);
+
+    for e in [&too_long, &gateway, &rebuild] {
+        assert!(matches!(e, CloudError::Rejected(_)), "{e:?}");
+        let text = e.to_string();
+        assert!(text.contains("400 Bad Request"), "{text}");
+        assert!(text.contains("<user data>"), "{text}");
+        assert!(!text.contains(&encoded[..40]), "{text}");
+        for piece in encoded.as_bytes().chunks(40) {
+            let piece = std::str::from_utf8(piece).unwrap();
+            assert!(piece.len() < 40 || !text.contains(piece), "{text}");
+        }
+        assert!(!text.contains("buyer-secret"), "{text}");
+    }
+    // What was wrong is still said.
+    for e in [&too_long, &rebuild] {
+        let text = e.to_string();
+        assert!(
+            text.contains(
+                "Invalid input for field/attribute user_data. Value: <user data>. '<user data>' is too long"
+            ),
+            "{text}"
+        );
+    }
+    assert!(
+        gateway.to_string().ends_with("user_data=<user data>…"),
+        "{gateway}"
+    );
+    assert!(
+        too_long.to_string().contains("POST /servers:"),
+        "{too_long}"
+    );
+    assert!(
+        rebuild.to_string().contains("POST /servers/s1/action:"),
+        "{rebuild}"
     );
 }
 

@@ -32,11 +32,15 @@
 //! - Failures: 401/403 → [`CloudError::Auth`], 404 → [`CloudError::NotFound`], other 4xx →
 //!   [`CloudError::Rejected`] with the cloud's message, 5xx, timeouts and connection failures →
 //!   [`CloudError::Unavailable`]. Each message names the call, the HTTP status and what the cloud said.
+//!   A 403 that says a quota or limit is exceeded (Nova answers an exceeded quota with 403) is
+//!   [`CloudError::Rejected`]: only the other 403s (policy refusals) are permission problems.
 //! - Starting a running server or stopping a stopped one is not an error (Nova's 409 is checked
 //!   against the server's status); a 409 while the server is in another state is
 //!   [`CloudError::Unavailable`] (it may settle), or [`CloudError::Rejected`] when it is in ERROR.
 //! - Nothing here logs; secrets (password, credential secret, token) are never in a `Debug` output
-//!   or an error message.
+//!   or an error message. Nor is the user data (the buyer's cloud-init, which may hold secrets):
+//!   Nova's validation errors quote the offending value, so the errors of the calls that send it
+//!   have every trace of it replaced by `<user data>`.
 
 use super::{
     Cloud, CloudError, CloudServer, CreateServer, Flavor, FloatingIp, NetworkInfo, Room,
@@ -616,10 +620,10 @@ impl Cloud for OpenStack {
             "metadata": request.metadata,
             "networks": self.options.network.to_json(),
         });
-        if !request.user_data.is_empty() {
-            server["user_data"] = json!(
-                base64::engine::general_purpose::STANDARD.encode(request.user_data.as_bytes())
-            );
+        let user_data =
+            base64::engine::general_purpose::STANDARD.encode(request.user_data.as_bytes());
+        if !user_data.is_empty() {
+            server["user_data"] = json!(user_data);
         }
         #[derive(Deserialize)]
         struct Created {
@@ -637,8 +641,10 @@ impl Cloud for OpenStack {
                 &[],
                 Some(&json!({ "server": server })),
             )
-            .await?;
-        let created: Created = decode("POST /servers", &body)?;
+            .await
+            .map_err(|e| without_user_data(e, &user_data))?;
+        let created: Created =
+            decode("POST /servers", &body).map_err(|e| without_user_data(e, &user_data))?;
         Ok(created.server.id)
     }
 
@@ -672,6 +678,7 @@ impl Cloud for OpenStack {
         )
         .await
         .map(|_| ())
+        .map_err(|e| without_user_data(e, &user_data))
     }
 
     async fn start_server(&self, id: &str) -> Result<(), CloudError> {
@@ -1157,13 +1164,104 @@ fn transport_error(method: &str, url: &str, error: &reqwest::Error) -> CloudErro
 
 /// A non-2xx status as an error, with what the cloud said.
 fn status_error(what: &str, status: StatusCode, body: &[u8]) -> CloudError {
-    let message = format!("{what}: {status}: {}", cloud_message(body));
+    let said = cloud_message(body);
+    let quota = status == StatusCode::FORBIDDEN && is_quota_refusal(&said, body);
+    let message = format!("{what}: {status}: {said}");
     match status.as_u16() {
+        403 if quota => CloudError::Rejected(message),
         401 | 403 => CloudError::Auth(message),
         404 => CloudError::NotFound(message),
         400..=499 => CloudError::Rejected(message),
         _ => CloudError::Unavailable(message),
     }
+}
+
+/// Whether an error says a quota or limit is exceeded (rather than that the caller may not do it).
+///
+/// Nova answers its `QuotaError`s and `PortLimitExceeded` with 403 Forbidden, as it does policy
+/// refusals ("Policy doesn't allow os_compute_api:servers:create to be performed."). The texts,
+/// matched without regard to case:
+/// - "Quota exceeded for instances: Requested 1, but already used 10 of 10 instances" (and cores,
+///   ram: `TooManyInstances`), "Quota exceeded for resources: …" (`OverQuota`, Nova's and
+///   Neutron's), "Quota exceeded, too many server groups." and the like: `quota exceeded`;
+/// - "Maximum number of ports exceeded", "… floating IPs …", "… key pairs …", "Maximum number of
+///   metadata items exceeds 128" (the `*LimitExceeded` quota errors): `maximum number of` and
+///   `exceed`;
+/// - with Keystone unified limits (oslo.limit's `ProjectOverLimit`): "Project … is over a limit for
+///   [Resource servers is over limit of 10 due to current usage 10 and delta 1]": `over a limit`
+///   or `over limit of`;
+/// - Neutron's error type `OverQuota` (`{"NeutronError": {"type": "OverQuota", …}}`), whatever
+///   its message says.
+fn is_quota_refusal(message: &str, body: &[u8]) -> bool {
+    let text = message.to_lowercase();
+    let said = text.contains("quota exceeded")
+        || text.contains("over a limit")
+        || text.contains("over limit of")
+        || (text.contains("maximum number of") && text.contains("exceed"));
+    said || matches!(
+        serde_json::from_slice::<Value>(body),
+        Ok(Value::Object(map)) if map.values().any(|v| {
+            v.get("type").and_then(Value::as_str) == Some("OverQuota")
+        })
+    )
+}
+
+/// The shortest piece of the encoded user data that is redacted when found alone (a quoted value
+/// cut short, say); the whole of it is redacted whatever its length.
+const USER_DATA_PIECE: usize = 40;
+
+/// `error` with every trace of `user_data` (as sent: base64) in its message replaced by
+/// `<user data>`: see [`redact`].
+fn without_user_data(error: CloudError, user_data: &str) -> CloudError {
+    match error {
+        CloudError::Auth(m) => CloudError::Auth(redact(&m, user_data)),
+        CloudError::NotFound(m) => CloudError::NotFound(redact(&m, user_data)),
+        CloudError::Rejected(m) => CloudError::Rejected(redact(&m, user_data)),
+        CloudError::Unavailable(m) => CloudError::Unavailable(redact(&m, user_data)),
+    }
+}
+
+/// `text` with every occurrence of `secret`, and of any piece of it at least [`USER_DATA_PIECE`]
+/// characters long (a prefix where a quote was cut short, for one), replaced by `<user data>`.
+/// Overlapping or adjacent pieces become one `<user data>`.
+fn redact(text: &str, secret: &str) -> String {
+    const MARK: &str = "<user data>";
+    if secret.is_empty() {
+        return text.to_owned();
+    }
+    let text = text.replace(secret, MARK);
+    // Pieces are compared as bytes: only for an ASCII secret (base64 is) are their ends sure to
+    // fall between characters of `text`.
+    if !secret.is_ascii() || secret.len() < USER_DATA_PIECE || text.len() < USER_DATA_PIECE {
+        return text;
+    }
+    let pieces: std::collections::HashSet<&[u8]> =
+        secret.as_bytes().windows(USER_DATA_PIECE).collect();
+    let bytes = text.as_bytes();
+    // Byte ranges to redact, merged as they are found (windows come in order of their start).
+    let mut ranges: Vec<(usize, usize)> = Vec::new();
+    for (start, window) in bytes.windows(USER_DATA_PIECE).enumerate() {
+        if !pieces.contains(window) {
+            continue;
+        }
+        let end = start + USER_DATA_PIECE;
+        match ranges.last_mut() {
+            Some(last) if start <= last.1 => last.1 = end,
+            _ => ranges.push((start, end)),
+        }
+    }
+    if ranges.is_empty() {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for (start, end) in ranges {
+        out.push_str(&text[at..start]);
+        out.push_str(MARK);
+        at = end;
+    }
+    out.push_str(&text[at..]);
+    out
 }
 
 /// The message in an OpenStack error body: Nova's `{"badRequest": {"message": ...}}`, Keystone's
@@ -1287,5 +1385,117 @@ mod tests {
             status_error("x", StatusCode::BAD_GATEWAY, b""),
             CloudError::Unavailable(_)
         ));
+    }
+
+    /// `status_error` of a 403 with `{"forbidden": {"code": 403, "message": message}}`.
+    fn forbidden(message: &str) -> CloudError {
+        let body = json!({"forbidden": {"code": 403, "message": message}}).to_string();
+        status_error("POST /servers", StatusCode::FORBIDDEN, body.as_bytes())
+    }
+
+    #[test]
+    fn a_quota_403_is_rejected_and_a_policy_403_is_auth() {
+        for message in [
+            // Nova's TooManyInstances (instances, cores, ram).
+            "Quota exceeded for instances: Requested 1, but already used 10 of 10 instances",
+            "Quota exceeded for cores: Requested 4, but already used 18 of 20 cores",
+            "Quota exceeded for ram: Requested 8192, but already used 49152 of 51200 ram",
+            // Nova's OverQuota, and the older form.
+            "Quota exceeded for resources: ['instances']",
+            "Quota exceeded: code=InstanceLimitExceeded",
+            "Quota exceeded, too many server groups.",
+            // Nova's *LimitExceeded quota errors.
+            "Maximum number of ports exceeded",
+            "Maximum number of floating IPs exceeded",
+            "Maximum number of metadata items exceeds 128",
+            // Unified limits (oslo.limit).
+            "Project 9f2c is over a limit for [Resource servers is over limit of 10 due to current usage 10 and delta 1]",
+        ] {
+            match forbidden(message) {
+                CloudError::Rejected(m) => {
+                    assert!(m.contains(message), "{m}");
+                    assert!(m.starts_with("POST /servers: 403 Forbidden: "), "{m}");
+                }
+                other => panic!("{message}: {other:?}"),
+            }
+        }
+        // Neutron's OverQuota type, whatever the message; as a 409 it was rejected anyway.
+        let neutron = br#"{"NeutronError": {"type": "OverQuota", "message": "Quota exceeded for resources: ['floatingip'].", "detail": ""}}"#;
+        for status in [StatusCode::FORBIDDEN, StatusCode::CONFLICT] {
+            let e = status_error("POST /floatingips", status, neutron);
+            assert!(matches!(e, CloudError::Rejected(_)), "{e:?}");
+            assert!(e.to_string().contains("['floatingip']"), "{e}");
+        }
+        let typed =
+            br#"{"NeutronError": {"type": "OverQuota", "message": "no room", "detail": ""}}"#;
+        assert!(matches!(
+            status_error("POST /ports", StatusCode::FORBIDDEN, typed),
+            CloudError::Rejected(_)
+        ));
+        // Permission problems stay Auth, even when they name a quota API.
+        for message in [
+            "Policy doesn't allow os_compute_api:servers:create to be performed.",
+            "Policy doesn't allow os_compute_api:os-quota-sets:show to be performed.",
+            "You are not authorized to perform the requested action: identity:get_project.",
+            "",
+        ] {
+            let e = forbidden(message);
+            assert!(matches!(e, CloudError::Auth(_)), "{message}: {e:?}");
+        }
+        let keystone = br#"{"error": {"code": 403, "message": "You are not authorized to perform the requested action.", "title": "Forbidden"}}"#;
+        assert!(matches!(
+            status_error("x", StatusCode::FORBIDDEN, keystone),
+            CloudError::Auth(_)
+        ));
+        // A 401 is never a quota.
+        let e = status_error("x", StatusCode::UNAUTHORIZED, b"Quota exceeded");
+        assert!(matches!(e, CloudError::Auth(_)), "{e:?}");
+    }
+
+    #[test]
+    fn user_data_is_redacted_whole_and_in_pieces() {
+        let plain =
+            "#cloud-config\nchpasswd: {list: 'root:s3cret-buyer-password'}\nruncmd: [echo hi]\n";
+        let encoded = base64::engine::general_purpose::STANDARD.encode(plain);
+        assert!(encoded.len() > 2 * USER_DATA_PIECE);
+        // Nova's validation message quotes the value twice.
+        let nova = format!(
+            "Invalid input for field/attribute user_data. Value: {encoded}. '{encoded}' is too long"
+        );
+        assert_eq!(
+            redact(&nova, &encoded),
+            "Invalid input for field/attribute user_data. Value: <user data>. '<user data>' is too long"
+        );
+        // A quote cut short (a body truncated to its first characters): the prefix goes.
+        let cut = format!("bad user_data '{}…", &encoded[..USER_DATA_PIECE + 7]);
+        assert_eq!(redact(&cut, &encoded), "bad user_data '<user data>…");
+        // So does a piece from the middle, and one exactly USER_DATA_PIECE long, next to other text.
+        let middle = format!("x{}y", &encoded[5..5 + USER_DATA_PIECE + 3]);
+        assert_eq!(redact(&middle, &encoded), "x<user data>y");
+        let exact = format!("é {} é", &encoded[..USER_DATA_PIECE]);
+        assert_eq!(redact(&exact, &encoded), "é <user data> é");
+        // A shorter piece is not the user data (nor anything to hide by itself).
+        let short = format!("a {} b", &encoded[..USER_DATA_PIECE - 1]);
+        assert_eq!(redact(&short, &encoded), short);
+        // Nothing else changes.
+        assert_eq!(redact("Invalid imageRef", &encoded), "Invalid imageRef");
+        assert_eq!(redact("no user data", ""), "no user data");
+        // Short user data is replaced where it appears whole.
+        assert_eq!(
+            redact("Value: aGk=. bad", "aGk="),
+            "Value: <user data>. bad"
+        );
+
+        // The error keeps its kind.
+        let e = without_user_data(CloudError::Rejected(nova.clone()), &encoded);
+        assert!(
+            matches!(&e, CloudError::Rejected(m) if !m.contains(&encoded[..20])),
+            "{e:?}"
+        );
+        let e = without_user_data(CloudError::Unavailable(cut), &encoded);
+        assert!(
+            matches!(&e, CloudError::Unavailable(m) if m.contains("<user data>")),
+            "{e:?}"
+        );
     }
 }
