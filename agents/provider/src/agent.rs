@@ -216,6 +216,8 @@ pub struct Agent<C> {
     first_seen: HashMap<u64, Instant>,
     /// The offers this agent paused because the cloud has no room for one more of their servers.
     paused: BTreeSet<u32>,
+    /// The servers of each lease waiting for its acknowledgement that went to ERROR.
+    boot_attempts: HashMap<u64, BTreeSet<String>>,
     /// Leases missing a server in the listings, since when.
     missing_since: HashMap<u64, Instant>,
     /// Offers whose servers Nova found no host for, and until when they stay paused.
@@ -281,10 +283,16 @@ fn floating_ip_lease(scope: &str, description: &str) -> Option<u64> {
 /// How often floating IPs are swept for ones whose lease has no server.
 const FLOATING_SWEEP: Duration = Duration::from_secs(30);
 
+/// `LeaseEscrow` status of a lease whose balance ran out (`leaseState` applies it lazily).
+const LEASE_HALTED: u8 = 3;
+
 /// `Offers` status of an offer open to new leases.
 const OFFER_ACTIVE: u8 = 1;
 /// `Offers` status of a paused offer.
 const OFFER_PAUSED: u8 = 2;
+
+/// Servers that may fail for one lease before the failure is reported (refunded).
+const MAX_BOOT_ATTEMPTS: u32 = 3;
 
 /// How Nova's scheduler says no hypervisor can take a server (the fault of a server in ERROR).
 const NO_VALID_HOST: &str = "No valid host was found";
@@ -359,6 +367,7 @@ impl<C: Cloud> Agent<C> {
             paused: BTreeSet::new(),
             no_host_until: BTreeMap::new(),
             missing_since: HashMap::new(),
+            boot_attempts: HashMap::new(),
             offer_target: BTreeMap::new(),
             last_stake_check: None,
             stake_dirty: false,
@@ -887,9 +896,10 @@ impl<C: Cloud> Agent<C> {
                 lease.status,
                 plan::ChainStatus::Pending | plan::ChainStatus::RestartPending
             ) {
-                // Acknowledged, failed or ended: no boot of it is timed any more.
+                // Acknowledged, failed or ended: no boot of it is timed or counted any more.
                 self.first_seen.remove(&lease.lease_id);
                 self.boot_requested.remove(&lease.lease_id);
+                self.boot_attempts.remove(&lease.lease_id);
             }
             if before != Some(lease.status) {
                 self.in_flight.retain(|(id, _), _| *id != lease.lease_id);
@@ -940,6 +950,17 @@ impl<C: Cloud> Agent<C> {
         };
         self.listing = Some((Instant::now(), cloud.clone()));
         self.note_hosts_full(&cloud);
+        // Leases whose server failed for a reason another boot may not meet (not "No valid host").
+        let retryable: BTreeMap<u64, String> = cloud
+            .iter()
+            .filter(|s| s.status == plan::ServerStatus::Error)
+            .filter(|s| {
+                !s.fault
+                    .as_deref()
+                    .is_some_and(|f| f.contains(NO_VALID_HOST))
+            })
+            .filter_map(|s| Some((lease_of(s)?, s.id.clone())))
+            .collect();
         let (servers, spares) = self.servers(cloud);
         // A listing can be partial (a Nova cell that is down drops its servers from filtered
         // listings): a lease whose server is missing is given up on (terminated, its address
@@ -957,7 +978,21 @@ impl<C: Cloud> Agent<C> {
         let live: BTreeSet<u64> = leases.iter().map(|l| l.lease_id).collect();
         self.missing_since.retain(|id, _| live.contains(id));
         let actions = plan::plan_with_spares(now, &leases, &servers, &spares, &wanted, self.policy);
+        let mut dry: BTreeMap<u64, bool> = BTreeMap::new();
         for action in actions {
+            if let Action::Stop { lease_id, .. } | Action::Halt { lease_id } = action {
+                let now_dry = match dry.get(&lease_id) {
+                    Some(&known) => known,
+                    None => {
+                        let known = self.dry_now(lease_id).await;
+                        dry.insert(lease_id, known);
+                        known
+                    }
+                };
+                if !now_dry {
+                    continue;
+                }
+            }
             if let Action::Terminate { lease_id } = action
                 && self
                     .missing_since
@@ -965,6 +1000,29 @@ impl<C: Cloud> Agent<C> {
                     .is_none_or(|at| at.elapsed() < grace)
             {
                 continue;
+            }
+            // A server in ERROR is deleted and booted again, up to MAX_BOOT_ATTEMPTS, while the
+            // deadline allows (the plan reports the failure itself once it is near); the refund
+            // comes after the last attempt.
+            if let Action::ReportBootFailure { lease_id } = action
+                && let Some(server) = retryable.get(&lease_id)
+            {
+                let failed = self.boot_attempts.entry(lease_id).or_default();
+                let new = failed.insert(server.clone());
+                let count = failed.len();
+                if count < MAX_BOOT_ATTEMPTS as usize {
+                    if new {
+                        tracing::warn!(
+                            lease_id,
+                            failed = count,
+                            "the server failed: booting another"
+                        );
+                        for kind in ["boot", "claim", "rebuild"] {
+                            self.in_flight.remove(&(lease_id, kind));
+                        }
+                    }
+                    continue;
+                }
             }
             self.run(action, &mut done).await;
         }
@@ -1008,6 +1066,14 @@ impl<C: Cloud> Agent<C> {
         if tracked && self.in_flight.contains_key(&key) {
             return;
         }
+        if let Action::Boot { lease_id } | Action::Claim { lease_id, .. } = &action
+            && self
+                .in_flight
+                .contains_key(&(*lease_id, "report_boot_failure"))
+        {
+            // Being refunded: no new server for it.
+            return;
+        }
         if self
             .retries
             .get(&key)
@@ -1026,6 +1092,11 @@ impl<C: Cloud> Agent<C> {
             }
             Err(AgentError::Cloud(error)) => {
                 self.count_cloud_error(key.1, &error);
+                if matches!(action, Action::Boot { .. }) {
+                    // Nova may have created the server and lost the reply: no boot again before a
+                    // fresh listing says whether it exists.
+                    self.listing = None;
+                }
                 let failures = self.retries.get(&key).map_or(0, |&(n, _)| n) + 1;
                 let pause = retry_pause(failures);
                 self.retries.insert(key, (failures, Instant::now() + pause));
@@ -1312,6 +1383,20 @@ impl<C: Cloud> Agent<C> {
         }
         tracing::info!(lease_id, server = %server_id, "acknowledged");
         Ok(())
+    }
+
+    /// Whether the lease is dry at the chain's head, not only in the confirmed view: a top-up in
+    /// the last few blocks must not stop a machine its buyer has just paid for. When the chain
+    /// cannot be asked, the view's answer stands.
+    async fn dry_now(&self, lease_id: u64) -> bool {
+        let escrow = LeaseEscrow::new(self.chain.deployment().escrow, &self.provider);
+        match escrow.leaseState(U256::from(lease_id)).call().await {
+            Ok(state) if state.status != LEASE_HALTED => {
+                tracing::info!(lease_id, "topped up in the latest blocks: not stopped");
+                false
+            }
+            _ => true,
+        }
     }
 
     /// Tells the chain the lease cannot be served: the buyer is refunded before the deadline.

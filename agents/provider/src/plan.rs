@@ -199,6 +199,8 @@ pub enum DeleteReason {
     SpareSurplus,
     /// A hot spare that failed.
     SpareFailed,
+    /// Its lease was never acknowledged and the deadline is long past: nobody pays for it.
+    DeadlinePassed,
 }
 
 /// Timing the plan depends on.
@@ -207,12 +209,15 @@ pub struct Policy {
     /// A boot still building this close to its deadline is given up and reported failed, so the
     /// report lands before the deadline.
     pub boot_failure_margin: u64,
+    /// Seconds past a boot deadline after which an unacknowledged lease's server is deleted.
+    pub late_grace: u64,
 }
 
 impl Default for Policy {
     fn default() -> Self {
         Self {
             boot_failure_margin: 30,
+            late_grace: 300,
         }
     }
 }
@@ -345,7 +350,17 @@ fn plan_lease(
     match lease.status {
         ChainStatus::Pending | ChainStatus::RestartPending => {
             if now > lease.deadline {
-                // Too late to acknowledge: the buyer may reclaim. The server goes when the lease closes.
+                // Too late to acknowledge: the buyer may reclaim. A server nobody pays for goes once
+                // the deadline is well past (an acknowledgement mined just in time would show in
+                // the confirmed view by then).
+                if let Some(server) = server
+                    && now > lease.deadline.saturating_add(policy.late_grace)
+                {
+                    out.push(Action::Delete {
+                        server_id: server.id.clone(),
+                        reason: DeleteReason::DeadlinePassed,
+                    });
+                }
                 return;
             }
             let giving_up = now + policy.boot_failure_margin >= lease.deadline;
@@ -634,10 +649,22 @@ mod tests {
     }
 
     #[test]
-    fn past_the_deadline_nothing_is_acknowledged() {
-        let mut l = lease(1, ChainStatus::Pending);
-        l.deadline = NOW - 1;
-        assert!(run(&[l], &[server("a", 1, ServerStatus::Active, 1)]).is_empty());
+    fn past_the_deadline_nothing_is_acknowledged_and_the_server_goes_after_the_grace() {
+        let late_grace = Policy::default().late_grace;
+        for status in [ChainStatus::Pending, ChainStatus::RestartPending] {
+            let mut l = lease(1, status);
+            l.deadline = NOW - 1;
+            assert!(run(&[l.clone()], &[server("a", 1, ServerStatus::Active, 1)]).is_empty());
+            l.deadline = NOW - late_grace - 1;
+            assert_eq!(
+                run(&[l], &[server("a", 1, ServerStatus::Shutoff, 1)]),
+                vec![Action::Delete {
+                    server_id: "a".into(),
+                    reason: DeleteReason::DeadlinePassed
+                }],
+                "{status:?}"
+            );
+        }
     }
 
     #[test]
