@@ -290,6 +290,8 @@ const LEASE_HALTED: u8 = 3;
 const OFFER_ACTIVE: u8 = 1;
 /// `Offers` status of a paused offer.
 const OFFER_PAUSED: u8 = 2;
+/// `Offers` status of a retired offer.
+const OFFER_RETIRED: u8 = 3;
 
 /// Servers that may fail for one lease before the failure is reported (refunded).
 const MAX_BOOT_ATTEMPTS: u32 = 3;
@@ -467,11 +469,33 @@ impl<C: Cloud> Agent<C> {
         for (offer, flavor, images) in resolved {
             let flavor = flavor.expect("checked above");
             self.ensure_stake(offer.pool_id).await?;
-            let offer_id = self
-                .publish(&offer, &flavor, ids.get(&offer.name).copied())
-                .await?;
+            let known = match ids.get(&offer.name).copied() {
+                Some(id) if self.is_live_offer_of_mine(id) => Some(id),
+                _ => {
+                    // The state file is new or lost: an offer of ours on-chain with exactly this
+                    // spec is this one, rather than a second offer nobody serves.
+                    let claimed: BTreeSet<u32> = ids.values().copied().collect();
+                    let adopted = self.matching_offer(&offer, &flavor, &claimed)?;
+                    if let Some(id) = adopted {
+                        tracing::info!(offer = %offer.name, offer_id = id, "offer found on-chain (not in the state file): adopted");
+                    }
+                    adopted
+                }
+            };
+            let offer_id = self.publish(&offer, &flavor, known).await?;
             ids.insert(offer.name.clone(), offer_id);
             self.save_offer_ids(&ids)?;
+            if self
+                .chain
+                .state()
+                .offers
+                .get(&offer_id)
+                .is_some_and(|o| o.status == OFFER_PAUSED)
+            {
+                // Paused on-chain (by an earlier run that found the cloud full): resumed once the
+                // cloud has room, as the configuration wants it sold.
+                self.paused.insert(offer_id);
+            }
             self.offers.insert(
                 offer_id,
                 RunningOffer {
@@ -482,7 +506,78 @@ impl<C: Cloud> Agent<C> {
                 },
             );
         }
+        self.pause_strays().await?;
         self.chain.sync().await?;
+        Ok(())
+    }
+
+    /// Whether `id` is an offer of this provider that is not retired.
+    fn is_live_offer_of_mine(&self, id: u32) -> bool {
+        self.chain
+            .state()
+            .offers
+            .get(&id)
+            .is_some_and(|o| o.provider == self.me && o.status != OFFER_RETIRED)
+    }
+
+    /// This provider's live offer in the config offer's pool with exactly the spec and images the
+    /// config gives it, not `claimed` by another; the oldest when several match.
+    fn matching_offer(
+        &self,
+        offer: &OfferConfig,
+        flavor: &Flavor,
+        claimed: &BTreeSet<u32>,
+    ) -> Result<Option<u32>, AgentError> {
+        let (spec, _, images) = Self::spec_and_terms(offer, flavor)?;
+        let names: Vec<&str> = images.iter().map(|i| i.name.as_str()).collect();
+        let image_names = format!("|{}|", names.join("|"));
+        Ok(self
+            .chain
+            .state()
+            .offers
+            .rows()
+            .filter(|o| o.provider == self.me && o.status != OFFER_RETIRED)
+            .filter(|o| o.pool_id == offer.pool_id && !claimed.contains(&o.offer_id))
+            .filter(|o| {
+                o.vcpus == spec.vcpus
+                    && o.ram_mib == spec.ramMiB
+                    && o.disk_gib == spec.diskGiB
+                    && o.region == spec.region
+                    && o.gpu_count == spec.gpuCount
+                    && o.gpu_model == spec.gpuModel
+                    && o.public_ipv4 == spec.publicIpv4
+                    && o.public_ipv6 == spec.publicIpv6
+                    && o.image_names == image_names
+            })
+            .map(|o| o.offer_id)
+            .min())
+    }
+
+    /// Pauses this provider's active offers that the configuration no longer names: buyers could
+    /// open leases on them that nothing boots. Their leases are still served to the end (halts,
+    /// restarts, deletions); a new lease on one is refunded.
+    async fn pause_strays(&mut self) -> Result<(), AgentError> {
+        let strays: Vec<u32> = self
+            .chain
+            .state()
+            .offers
+            .rows()
+            .filter(|o| o.provider == self.me && o.status == OFFER_ACTIVE)
+            .filter(|o| !self.offers.contains_key(&o.offer_id))
+            .map(|o| o.offer_id)
+            .collect();
+        let offers = Offers::new(self.chain.deployment().offers, &self.provider);
+        for id in strays {
+            confirm(
+                "pause an offer not in the configuration",
+                offers.pauseOffer(id),
+            )
+            .await?;
+            tracing::warn!(
+                offer_id = id,
+                "offer not in the configuration: paused (retire it with `utter provider offer retire {id}`)"
+            );
+        }
         Ok(())
     }
 
@@ -702,7 +797,7 @@ impl<C: Cloud> Agent<C> {
         if let Some(id) = known
             && let Some(current) = self.chain.state().offers.get(&id)
             && current.provider == self.me
-            && current.status != 3
+            && current.status != OFFER_RETIRED
         {
             let same_terms = current.vcpus == spec.vcpus
                 && current.ram_mib == spec.ramMiB
@@ -879,13 +974,9 @@ impl<C: Cloud> Agent<C> {
         self.chain.sync().await?;
         self.check_transactions().await;
         let now = self.chain.now();
-        // Only leases of offers this agent runs (a retired offer's leases still count).
-        let leases: Vec<_> = self
-            .chain
-            .my_leases()
-            .into_iter()
-            .filter(|l| self.offers.contains_key(&l.offer_id))
-            .collect();
+        // Every lease of this provider, also of offers the configuration no longer names: they are
+        // halted, restarted and ended like the others (and refunded when they wait for a boot).
+        let leases = self.chain.my_leases();
         self.in_flight.retain(|_, at| at.elapsed() < IN_FLIGHT);
         for lease in &leases {
             let before = self.statuses.insert(lease.lease_id, lease.status);
@@ -979,7 +1070,15 @@ impl<C: Cloud> Agent<C> {
         self.missing_since.retain(|id, _| live.contains(id));
         let actions = plan::plan_with_spares(now, &leases, &servers, &spares, &wanted, self.policy);
         let mut dry: BTreeMap<u64, bool> = BTreeMap::new();
-        for action in actions {
+        for mut action in actions {
+            if let Action::Boot { lease_id }
+            | Action::Claim { lease_id, .. }
+            | Action::Rebuild { lease_id, .. } = action
+                && !self.serves(lease_id)
+            {
+                // An offer the configuration no longer names: nothing to boot it with.
+                action = Action::ReportBootFailure { lease_id };
+            }
             if let Action::Stop { lease_id, .. } | Action::Halt { lease_id } = action {
                 let now_dry = match dry.get(&lease_id) {
                     Some(&known) => known,
@@ -1383,6 +1482,13 @@ impl<C: Cloud> Agent<C> {
         }
         tracing::info!(lease_id, server = %server_id, "acknowledged");
         Ok(())
+    }
+
+    /// Whether the lease's offer is one this agent runs (so it knows how to boot it).
+    fn serves(&self, lease_id: u64) -> bool {
+        self.chain
+            .lease(lease_id)
+            .is_some_and(|l| self.offers.contains_key(&l.offer_id))
     }
 
     /// Whether the lease is dry at the chain's head, not only in the confirmed view: a top-up in

@@ -958,3 +958,75 @@ async fn a_top_up_in_the_latest_blocks_keeps_the_machine_running() {
     );
     assert_eq!(market.status(lease).await, RUNNING);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offers_are_found_on_chain_after_the_state_file_is_lost_and_dropped_ones_are_paused() {
+    let market = Market::new("adopt").await;
+    let cloud = std::sync::Arc::new(cloud());
+    let offers = utter_bindings::Offers::new(market.deployment.offers, &market.provider);
+    let mut agent = market.agent(cloud.clone(), "utter.small", "utter-tiny");
+    agent.prepare().await.expect("prepares");
+    let first = *agent.offers().keys().next().expect("offer");
+    let running = market.open_lease(first, 600).await;
+    market.settle_chain().await;
+    agent.tick().await.expect("tick");
+    cloud.settle();
+    agent.tick().await.expect("tick");
+    assert_eq!(market.status(running).await, RUNNING);
+    // Paused on-chain when the agent dies (say, the cloud was full).
+    confirm("pause", offers.pauseOffer(first).from(market.host)).await;
+
+    // The state file is lost: the new agent finds its offer on-chain instead of publishing another,
+    // and resumes it since the cloud has room.
+    let state = kill(agent);
+    std::fs::remove_dir_all(&market.state_dir).expect("the state dir");
+    market.settle_chain().await;
+    let mut agent = market.agent(state, "utter.small", "utter-tiny");
+    agent.prepare().await.expect("prepares again");
+    assert_eq!(agent.offers().keys().copied().collect::<Vec<_>>(), [first]);
+    assert_eq!(
+        offers.offerCount().call().await.expect("count"),
+        1,
+        "no second offer"
+    );
+    market.settle_chain().await;
+    agent.tick().await.expect("tick");
+    market.mined().await;
+    assert_eq!(
+        offers.getOffer(first).call().await.expect("offer").status,
+        1,
+        "resumed"
+    );
+
+    // A lease waits on the first offer when the configuration stops naming it (another offer):
+    // a new offer is published, the old one paused, the waiting lease refunded, the running one
+    // served to its end.
+    let waiting = market.open_lease(first, 600).await;
+    market.settle_chain().await;
+    let cloud = kill(agent);
+    let mut config = market.config("utter.small", "utter-tiny");
+    config.offers[0].name = "small-eu".into();
+    config.offers[0].region = "eu-1".into();
+    let mut agent = market.agent_with_config(cloud.clone(), config);
+    agent.prepare().await.expect("prepares with the new offer");
+    let second = *agent.offers().keys().next().expect("offer");
+    assert_ne!(second, first);
+    market.mined().await;
+    assert_eq!(
+        offers.getOffer(first).call().await.expect("offer").status,
+        2,
+        "the old one paused"
+    );
+    market.settle_chain().await;
+    agent.tick().await.expect("tick");
+    assert_eq!(
+        market.status(waiting).await,
+        CLOSED,
+        "refunded: nothing boots it"
+    );
+    warp(&market.provider, 700).await.expect("warp");
+    market.settle_chain().await;
+    let done = kinds(&agent.tick().await.expect("tick"));
+    assert!(done.contains(&"stop") && done.contains(&"halt"), "{done:?}");
+    assert_eq!(market.status(running).await, HALTED, "still served");
+}
