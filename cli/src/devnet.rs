@@ -38,6 +38,10 @@ pub struct DevnetArgs {
     /// With one, the first demo offer promises a public IPv4 address.
     #[arg(long, value_name = "NAME")]
     pub floating_network: Option<String>,
+    /// Seconds the agent waits for a guest's SSH host keys before acknowledging without them
+    /// (default: 0 with the lab, whose fake hypervisor prints none; the agent's default otherwise).
+    #[arg(long, value_name = "SECS")]
+    pub host_key_wait_secs: Option<u64>,
     /// The Nova flavor of the demo offers.
     #[arg(long, env = "UTTER_DEVNET_FLAVOR", default_value = "utter.small")]
     pub flavor: String,
@@ -418,6 +422,12 @@ fn agent_config(
         .map(|name| format!("floating_network = {}\n", toml_string(name)))
         .unwrap_or_default();
     let public_ipv4 = floating.is_some();
+    // The lab's fake hypervisor prints no SSH host keys: its acknowledgements do not wait for them.
+    let host_key_wait = args
+        .host_key_wait_secs
+        .or(lab.then_some(0))
+        .map(|secs| format!("host_key_wait_secs = {secs}\n"))
+        .unwrap_or_default();
     // anvil does not reorganise: the agent acts on the head itself, which also keeps an automining
     // chain (a block only per transaction) from leaving the last lease unseen.
     format!(
@@ -433,7 +443,7 @@ withdraw_threshold = "1000000000000000000"
 [cloud]
 name = {cloud}
 {clouds_yaml}network = {network}
-{floating_network}
+{floating_network}{host_key_wait}
 [[offers]]
 name = "small"
 pool_id = 1
@@ -752,6 +762,7 @@ mod tests {
                 .expect("the agent parses the devnet's configuration");
         assert_eq!(config.cloud.network, "private");
         assert_eq!(config.cloud.floating_network.as_deref(), Some("public"));
+        assert_eq!(config.cloud.host_key_wait_secs, 120, "the agent's default");
         assert!(config.offers[0].public_ipv4 && !config.offers[1].public_ipv4);
     }
 }

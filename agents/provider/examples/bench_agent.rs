@@ -746,6 +746,7 @@ withdraw_threshold = "1000000000000000000000000000"
 withdraw_interval_secs = 1000000
 [cloud]
 name = "bench"
+host_key_wait_secs = 0
 {}{}"#,
             self.dir.join("state").display(),
             offer("bench-a"),

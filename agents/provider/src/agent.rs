@@ -53,8 +53,11 @@ pub enum AgentError {
     /// The configuration is wrong in a way only visible with the chain.
     #[error("config: {0}")]
     Config(String),
-    /// The offers file could not be used.
-    #[error("the offers file {path}: {reason}")]
+    /// Not ready yet (e.g. the guest has not printed its SSH host keys): tried again later.
+    #[error("not ready: {0}")]
+    NotReady(String),
+    /// The state folder (its offers file or lock) could not be used.
+    #[error("the agent's state file {path}: {reason}")]
     OffersFile {
         /// The file.
         path: PathBuf,
@@ -216,6 +219,10 @@ pub struct Agent<C> {
     first_seen: HashMap<u64, Instant>,
     /// The offers this agent paused because the cloud has no room for one more of their servers.
     paused: BTreeSet<u32>,
+    /// The state folder's lock, held while the agent lives.
+    state_lock: Option<std::fs::File>,
+    /// When each lease's acknowledgement first waited for the guest's SSH host keys.
+    host_key_wait: HashMap<u64, Instant>,
     /// The servers of each lease waiting for its acknowledgement that went to ERROR.
     boot_attempts: HashMap<u64, BTreeSet<String>>,
     /// Leases missing a server in the listings, since when.
@@ -370,6 +377,8 @@ impl<C: Cloud> Agent<C> {
             no_host_until: BTreeMap::new(),
             missing_since: HashMap::new(),
             boot_attempts: HashMap::new(),
+            host_key_wait: HashMap::new(),
+            state_lock: None,
             offer_target: BTreeMap::new(),
             last_stake_check: None,
             stake_dirty: false,
@@ -423,6 +432,7 @@ impl<C: Cloud> Agent<C> {
 
     /// Checks the cloud has every flavor and image, stakes, and publishes or updates the offers.
     pub async fn prepare(&mut self) -> Result<(), AgentError> {
+        self.lock_state_dir()?;
         // The cloud first: nothing is sent on-chain for offers the cloud cannot serve.
         let mut missing = Vec::new();
         let mut resolved = Vec::new();
@@ -595,6 +605,37 @@ impl<C: Cloud> Agent<C> {
                 path,
                 reason: e.to_string(),
             }),
+        }
+    }
+
+    /// Takes the state folder's lock (`agent.lock`, held until the process ends): two agents of
+    /// one provider would race for nonces and boot two servers for one lease.
+    fn lock_state_dir(&mut self) -> Result<(), AgentError> {
+        let Some(dir) = &self.config.state_dir else {
+            return Ok(());
+        };
+        let path = dir.join("agent.lock");
+        let error = |reason: String| AgentError::OffersFile {
+            path: path.clone(),
+            reason,
+        };
+        std::fs::create_dir_all(dir).map_err(|e| error(e.to_string()))?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| error(e.to_string()))?;
+        match file.try_lock() {
+            Ok(()) => {
+                self.state_lock = Some(file);
+                Ok(())
+            }
+            Err(std::fs::TryLockError::WouldBlock) => Err(error(
+                "another agent runs with this state_dir: stop it first (one agent per provider key)"
+                    .into(),
+            )),
+            Err(std::fs::TryLockError::Error(e)) => Err(error(e.to_string())),
         }
     }
 
@@ -991,6 +1032,7 @@ impl<C: Cloud> Agent<C> {
                 self.first_seen.remove(&lease.lease_id);
                 self.boot_requested.remove(&lease.lease_id);
                 self.boot_attempts.remove(&lease.lease_id);
+                self.host_key_wait.remove(&lease.lease_id);
             }
             if before != Some(lease.status) {
                 self.in_flight.retain(|(id, _), _| *id != lease.lease_id);
@@ -1201,6 +1243,12 @@ impl<C: Cloud> Agent<C> {
                 self.retries.insert(key, (failures, Instant::now() + pause));
                 tracing::warn!(?action, %error, failures, ?pause, "cloud call failed; retrying after a pause");
             }
+            Err(AgentError::NotReady(reason)) => {
+                let failures = self.retries.get(&key).map_or(0, |&(n, _)| n) + 1;
+                let pause = retry_pause(failures);
+                self.retries.insert(key, (failures, Instant::now() + pause));
+                tracing::debug!(?action, %reason, ?pause, "not ready; trying again after a pause");
+            }
             Err(error) => {
                 self.counters.tx_errors += 1;
                 // Often the chain moved on (e.g. the buyer stopped first): the next plan will tell.
@@ -1292,6 +1340,21 @@ impl<C: Cloud> Agent<C> {
             "lease_id": lease_id,
             "indexer_url": self.config.indexer_url,
         });
+        // A key the access details cannot be encrypted to (an ECDSA or security-key one) would
+        // boot a machine nobody can be told how to reach: refund now instead.
+        let probe = AccessDetails {
+            chain_id: d.chain_id,
+            lease_id,
+            host: String::new(),
+            port: 22,
+            user: String::new(),
+            host_key_fingerprint: String::new(),
+        };
+        if let Err(error) = access::encrypt(&ssh_key, &probe) {
+            tracing::warn!(lease_id, %error, "the buyer's SSH key cannot receive access details: reporting a failed boot");
+            self.report_boot_failure(lease_id).await?;
+            return Ok(None);
+        }
         let user_data = crate::user_data::cloud_config(&ssh_key, &metadata_file);
         let encrypted = self
             .chain
@@ -1426,6 +1489,11 @@ impl<C: Cloud> Agent<C> {
             .await
             .unwrap_or_default();
         let (fingerprint_text, fingerprint) = host_key_fingerprint(&console);
+        if fingerprint_text.is_empty() && self.wait_for_host_key(lease_id) {
+            return Err(AgentError::NotReady(format!(
+                "server {server_id}: the console shows no SSH host key fingerprints yet"
+            )));
+        }
         let ssh_key = self
             .chain
             .opening(lease_id)
@@ -1503,6 +1571,29 @@ impl<C: Cloud> Agent<C> {
             }
             _ => true,
         }
+    }
+
+    /// Whether to wait for the guest to print its SSH host keys before acknowledging a first boot:
+    /// cloud-init prints them a while after Nova says ACTIVE. At most `host_key_wait_secs` after the
+    /// first try, and never into the boot deadline's margin; a restart does not wait (cloud-init
+    /// prints them once per instance).
+    fn wait_for_host_key(&mut self, lease_id: u64) -> bool {
+        let wait = Duration::from_secs(self.config.cloud.host_key_wait_secs);
+        let Some(lease) = self.chain.lease(lease_id) else {
+            return false;
+        };
+        if wait.is_zero() || lease.status != lease_status::PENDING {
+            return false;
+        }
+        let margin = 2 * self.policy.boot_failure_margin;
+        if self.chain.now() + margin >= lease.deadline {
+            return false;
+        }
+        let since = *self
+            .host_key_wait
+            .entry(lease_id)
+            .or_insert_with(Instant::now);
+        since.elapsed() < wait
     }
 
     /// Tells the chain the lease cannot be served: the buyer is refunded before the deadline.
@@ -1843,21 +1934,28 @@ fn hash_id(id: &str) -> u64 {
 /// The SSH host key fingerprint cloud-init prints to the console (`SHA256:...`, the ED25519 one when
 /// there are several), as text and as the 32 bytes the escrow stores; `("", zero)` when absent.
 pub fn host_key_fingerprint(console: &str) -> (String, B256) {
+    // The last complete block: a rebuilt server's console may still hold its first life's keys.
     let mut inside = false;
+    let mut block: Option<&str> = None;
     let mut best: Option<&str> = None;
     for line in console.lines() {
         if line.contains("BEGIN SSH HOST KEY FINGERPRINTS") {
             inside = true;
+            block = None;
             continue;
         }
         if line.contains("END SSH HOST KEY FINGERPRINTS") {
-            break;
+            if inside && block.is_some() {
+                best = block;
+            }
+            inside = false;
+            continue;
         }
         if inside
             && let Some(fp) = line.split_whitespace().find(|w| w.starts_with("SHA256:"))
-            && (best.is_none() || line.contains("ED25519"))
+            && (block.is_none() || line.contains("ED25519"))
         {
-            best = Some(fp);
+            block = Some(fp);
         }
     }
     let Some(text) = best else {
@@ -1911,6 +2009,20 @@ mod tests {
         assert_eq!(
             host_key_fingerprint("FAKE CONSOLE OUTPUT"),
             (String::new(), B256::ZERO)
+        );
+        // A rebuilt server's console holds its first life's keys, then the new ones: the last
+        // complete block counts; a block still being printed does not.
+        let rebuilt = format!(
+            "{}-----BEGIN SSH HOST KEY FINGERPRINTS-----\n\
+             256 SHA256:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB root@vm (ED25519)\n\
+             -----END SSH HOST KEY FINGERPRINTS-----\n\
+             -----BEGIN SSH HOST KEY FINGERPRINTS-----\n\
+             256 SHA256:CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC root@vm (ED25519)\n",
+            console
+        );
+        assert_eq!(
+            host_key_fingerprint(&rebuilt).0,
+            "SHA256:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
         );
     }
 

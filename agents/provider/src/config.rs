@@ -105,6 +105,11 @@ pub struct CloudConfig {
     /// terminated and its floating IP released: one listing can be partial (a Nova cell down).
     #[serde(default = "default_missing_grace")]
     pub missing_grace_secs: u64,
+    /// Seconds to wait, after a first boot is ACTIVE, for the guest to print its SSH host key
+    /// fingerprints to the console before acknowledging without one (0: do not wait, for
+    /// hypervisors that print none, such as Nova's fake driver).
+    #[serde(default = "default_host_key_wait")]
+    pub host_key_wait_secs: u64,
 }
 
 fn default_network() -> String {
@@ -118,6 +123,9 @@ fn default_capacity_pause() -> u64 {
 }
 fn default_missing_grace() -> u64 {
     60
+}
+fn default_host_key_wait() -> u64 {
+    120
 }
 
 /// One offer: what is sold, and which cloud flavor and images provide it.

@@ -414,6 +414,7 @@ async fn a_spare_claimed_by_an_agent_that_died_is_rebuilt_not_acknowledged() {
         )
         .await
         .expect("tags");
+    drop(agent);
     let mut agent = market.agent_with_config(cloud.clone(), config);
     agent.prepare().await.expect("prepares");
     let done = kinds(&agent.tick().await.expect("tick"));
@@ -1029,4 +1030,91 @@ async fn offers_are_found_on_chain_after_the_state_file_is_lost_and_dropped_ones
     let done = kinds(&agent.tick().await.expect("tick"));
     assert!(done.contains(&"stop") && done.contains(&"halt"), "{done:?}");
     assert_eq!(market.status(running).await, HALTED, "still served");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_acknowledgement_waits_for_the_guests_host_keys() {
+    let market = Market::new("hostkeys").await;
+    let text = market
+        .config_text("utter.small", "utter-tiny")
+        .replace("host_key_wait_secs = 0", "host_key_wait_secs = 30");
+    let config =
+        utter_provider_agent::config::FileConfig::parse(std::path::Path::new("agent.toml"), &text)
+            .expect("config");
+    let cloud = std::sync::Arc::new(cloud());
+    cloud.print_host_keys(false);
+    let mut agent = market.agent_with_config(cloud.clone(), config);
+    agent.prepare().await.expect("prepares");
+    let offer_id = *agent.offers().keys().next().expect("offer");
+    let lease = market.open_lease(offer_id, 600).await;
+    market.settle_chain().await;
+    assert_eq!(kinds(&agent.tick().await.expect("tick")), ["boot"]);
+    cloud.settle();
+    // ACTIVE, but the console shows no host keys yet: not acknowledged.
+    assert!(kinds(&agent.tick().await.expect("tick")).is_empty());
+    assert_eq!(market.status(lease).await, common::PENDING);
+
+    // cloud-init prints them: acknowledged with the fingerprint, which the buyer reads.
+    cloud.print_host_keys(true);
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert_eq!(kinds(&agent.tick().await.expect("tick")), ["acknowledge"]);
+    assert_eq!(market.status(lease).await, RUNNING);
+    let details = access::decrypt(&market.ssh_private, &market.encrypted_access(lease).await)
+        .expect("the buyer decrypts");
+    let server = cloud.servers()[0].id.clone();
+    assert_eq!(
+        details.host_key_fingerprint,
+        MemoryCloud::host_key_fingerprint(&server)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_the_access_details_cannot_be_encrypted_to_is_refunded_before_booting() {
+    let market = Market::new("ecdsa").await;
+    let cloud = std::sync::Arc::new(cloud());
+    let mut agent = market.agent(cloud.clone(), "utter.small", "utter-tiny");
+    agent.prepare().await.expect("prepares");
+    let offer_id = *agent.offers().keys().next().expect("offer");
+    // age encrypts to ssh-ed25519 and ssh-rsa keys only.
+    let ecdsa = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBMrnMiyVHjRFinxkr9QRQP4oTf6k5d4Hj370AHobmTB52lgXtGLU+mlbkS/36HCU/7wKGJs2KWS3ppOfcfgVo5k= buyer@laptop";
+    let params = utter_bindings::LeaseEscrow::OpenParams {
+        offerId: offer_id,
+        imageId: utter_provider_agent::config::image_id("ubuntu-24.04"),
+        deposit: U256::from(PRICE) * U256::from(600),
+        maxPricePerSecond: U256::from(PRICE),
+        maxAnonFee: U256::ZERO,
+        sshPublicKey: ecdsa.into(),
+        encryptedUserData: Default::default(),
+    };
+    let receipt = confirm(
+        "open with an ECDSA key",
+        market.escrow().openLease(params).from(market.buyer),
+    )
+    .await;
+    let lease: u64 = receipt
+        .decoded_log::<utter_bindings::LeaseEscrow::LeaseOpened>()
+        .expect("LeaseOpened")
+        .data
+        .leaseId
+        .to();
+    market.settle_chain().await;
+    agent.tick().await.expect("tick");
+    assert_eq!(market.status(lease).await, CLOSED, "refunded");
+    assert!(cloud.servers().is_empty(), "nothing was booted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_agent_on_the_same_state_folder_is_refused() {
+    let market = Market::new("twice").await;
+    let cloud = std::sync::Arc::new(cloud());
+    let mut first = market.agent(cloud.clone(), "utter.small", "utter-tiny");
+    first.prepare().await.expect("prepares");
+    let mut second = market.agent(cloud.clone(), "utter.small", "utter-tiny");
+    let error = second.prepare().await.expect_err("refused").to_string();
+    assert!(
+        error.contains("another agent runs") && error.contains("agent.lock"),
+        "{error}"
+    );
+    drop(first);
+    second.prepare().await.expect("the first one is gone");
 }

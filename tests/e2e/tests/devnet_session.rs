@@ -114,6 +114,8 @@ impl Devnet {
             .arg(clouds_yaml)
             // The lab's networks: offer 1 then promises a public IPv4 address.
             .args(["--network", "private", "--floating-network", "public"])
+            // The lab's fake hypervisor prints no SSH host keys.
+            .args(["--host-key-wait-secs", "0"])
             .arg("--dir")
             .arg(&dir)
             .arg("--bin-dir")

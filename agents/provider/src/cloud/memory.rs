@@ -23,6 +23,7 @@ struct Inner {
     listings: u64,
     floating_ips: BTreeMap<String, FloatingIp>,
     floating_pool: Option<usize>,
+    hide_host_keys: bool,
 }
 
 /// A cloud in memory.
@@ -117,6 +118,19 @@ impl MemoryCloud {
     /// At most this many servers.
     pub fn set_max_instances(&self, max: Option<u64>) {
         self.lock().max_instances = max;
+    }
+
+    /// Whether consoles show the SSH host key fingerprints yet (they do unless told otherwise).
+    pub fn print_host_keys(&self, print: bool) {
+        self.lock().hide_host_keys = !print;
+    }
+
+    /// The ED25519 host key fingerprint a server's console shows.
+    pub fn host_key_fingerprint(id: &str) -> String {
+        let digest = alloy::primitives::keccak256(id.as_bytes());
+        let text =
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD_NO_PAD, digest);
+        format!("SHA256:{text}")
     }
 
     /// At most this many vCPUs across the servers.
@@ -249,11 +263,20 @@ impl Cloud for MemoryCloud {
 
     async fn console_log(&self, id: &str, _lines: u32) -> Result<String, CloudError> {
         let inner = self.check()?;
-        inner
+        let (server, _) = inner
             .servers
             .get(id)
-            .map(|(s, _)| format!("console of {}\n", s.name))
-            .ok_or_else(|| CloudError::NotFound(format!("server {id}")))
+            .ok_or_else(|| CloudError::NotFound(format!("server {id}")))?;
+        let mut console = format!("console of {}\n", server.name);
+        if !inner.hide_host_keys && server.status == ServerStatus::Active {
+            // As cloud-init prints them.
+            console.push_str(&format!(
+                "-----BEGIN SSH HOST KEY FINGERPRINTS-----\n256 {} root@{} (ED25519)\n-----END SSH HOST KEY FINGERPRINTS-----\n",
+                Self::host_key_fingerprint(id),
+                server.name
+            ));
+        }
+        Ok(console)
     }
 
     async fn find_flavor(&self, name: &str) -> Result<Option<Flavor>, CloudError> {

@@ -1171,6 +1171,8 @@ fn status_error(what: &str, status: StatusCode, body: &[u8]) -> CloudError {
         403 if quota => CloudError::Rejected(message),
         401 | 403 => CloudError::Auth(message),
         404 => CloudError::NotFound(message),
+        // Rate limited (an API gateway in front of the cloud): worth retrying after a pause.
+        429 => CloudError::Unavailable(message),
         400..=499 => CloudError::Rejected(message),
         _ => CloudError::Unavailable(message),
     }
@@ -1391,6 +1393,17 @@ mod tests {
     fn forbidden(message: &str) -> CloudError {
         let body = json!({"forbidden": {"code": 403, "message": message}}).to_string();
         status_error("POST /servers", StatusCode::FORBIDDEN, body.as_bytes())
+    }
+
+    #[test]
+    fn rate_limiting_is_retried_not_rejected() {
+        let error = status_error(
+            "GET /servers/detail",
+            StatusCode::TOO_MANY_REQUESTS,
+            b"{\"message\": \"slow down\"}",
+        );
+        assert!(error.is_transient(), "{error}");
+        assert!(error.to_string().contains("slow down"), "{error}");
     }
 
     #[test]

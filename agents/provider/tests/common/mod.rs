@@ -166,6 +166,8 @@ withdraw_threshold = "1"
 withdraw_interval_secs = 0
 [cloud]
 name = "test"
+# The lab's fake hypervisor prints no SSH host keys: do not wait for them.
+host_key_wait_secs = 0
 [[offers]]
 name = "small"
 pool_id = {}
@@ -315,6 +317,7 @@ region = "lab-1"
 }
 
 /// `LeaseStatus` values.
+pub const PENDING: u8 = 1;
 pub const RUNNING: u8 = 2;
 pub const HALTED: u8 = 3;
 pub const RESTART_PENDING: u8 = 4;
