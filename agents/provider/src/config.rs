@@ -11,6 +11,9 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 pub struct FileConfig {
     /// Ethereum JSON-RPC endpoint.
     pub rpc: Option<String>,
+    /// Seconds each RPC request may take (connecting included) before it fails.
+    #[serde(default = "default_rpc_timeout")]
+    pub rpc_timeout_secs: u64,
     /// The deployment addresses file.
     pub deployment: Option<PathBuf>,
     /// Blocks a lease event must be under the head before the agent acts on it.
@@ -52,6 +55,9 @@ pub struct FileConfig {
 
 fn default_confirmations() -> u64 {
     2
+}
+fn default_rpc_timeout() -> u64 {
+    30
 }
 fn default_poll_ms() -> u64 {
     100
@@ -278,6 +284,9 @@ impl FileConfig {
         if self.poll_ms == 0 {
             return Err(invalid("poll_ms", "must be at least 1"));
         }
+        if self.rpc_timeout_secs == 0 {
+            return Err(invalid("rpc_timeout_secs", "must be at least 1"));
+        }
         parse_amount("withdraw_threshold", &self.withdraw_threshold)?;
         if let Some(stake) = &self.stake {
             parse_amount("stake", stake)?;
@@ -373,6 +382,7 @@ region = "lab-1"
     fn a_good_file_gets_its_defaults() {
         let config = parse(GOOD).expect("valid");
         assert_eq!(config.confirmations, 2);
+        assert_eq!(config.rpc_timeout_secs, 30);
         assert_eq!(config.offers[0].boot_timeout, 600);
         assert_eq!(config.offers[0].images[0].id(), image_id("ubuntu-24.04"));
     }
@@ -403,6 +413,11 @@ region = "lab-1"
                 "offers[0].price_per_second",
             ),
             ("capacity = 4", "capacity = 0", "offers[0].capacity"),
+            (
+                "deployment = ",
+                "rpc_timeout_secs = 0\ndeployment = ",
+                "rpc_timeout_secs",
+            ),
             ("region = \"lab-1\"", "region = \"\"", "offers[0].region"),
             (
                 "images = [{ name = \"ubuntu-24.04\", glance = \"utter-tiny\" }]",

@@ -7,12 +7,17 @@ use alloy::{
 };
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
-use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::SystemTime};
+use std::{
+    net::SocketAddr,
+    path::PathBuf,
+    sync::Arc,
+    time::{Duration, SystemTime},
+};
 use tokio::sync::watch;
 use tracing_subscriber::EnvFilter;
 use utter_provider_agent::{
     agent::Agent,
-    chain::ChainView,
+    chain::{ChainView, Endpoint},
     cloud::{
         clouds_yaml,
         openstack::{OpenStack, Options},
@@ -131,17 +136,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let deployment = utter_bindings::Deployment::load(&deployment_path)?;
     let signer = signer(&config)?;
     let me = signer.address();
-    let url = rpc
-        .parse()
-        .with_context(|| format!("the RPC endpoint {rpc:?} is not a URL"))?;
+    // The URL's path or query often holds an API key: it is shown as `scheme://host:port/…` only,
+    // and every RPC error is scrubbed of it (by the transport, and again here before logging).
+    let endpoint =
+        Endpoint::parse(&rpc).context("the RPC endpoint (`rpc`, --rpc or UTTER_AGENT_RPC)")?;
+    let rpc_timeout = Duration::from_secs(config.rpc_timeout_secs);
     let provider = ProviderBuilder::new()
         .wallet(EthereumWallet::from(signer))
-        .connect_http(url)
+        .connect_client(endpoint.client(rpc_timeout)?)
         .erased();
     let chain_id = provider
         .get_chain_id()
         .await
-        .with_context(|| format!("the RPC endpoint {rpc} does not answer"))?;
+        .map_err(|e| anyhow::anyhow!("{}", endpoint.scrub(&e.to_string())))
+        .with_context(|| format!("the RPC endpoint {} does not answer", endpoint.shown()))?;
     if chain_id != deployment.chain_id {
         bail!(
             "the RPC endpoint serves chain {chain_id}, the deployment file {} is for chain {}",
@@ -152,7 +160,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let cloud_config = clouds_yaml::load(config.cloud.clouds_yaml.as_deref(), &config.cloud.name)
         .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
     let options = Options {
-        timeout: std::time::Duration::from_secs(config.cloud.timeout_secs),
+        timeout: Duration::from_secs(config.cloud.timeout_secs),
         network: config
             .cloud
             .network
@@ -184,8 +192,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(identity) = age_identity {
         agent = agent.with_age_identity(identity);
     }
-    tracing::info!(provider = %me, chain_id, "preparing: cloud flavors and images, stake, offers");
-    agent.prepare().await?;
+    tracing::info!(provider = %me, chain_id, rpc = endpoint.shown(), "preparing: cloud flavors and images, stake, offers");
+    agent.prepare().await.map_err(|e| {
+        let e = anyhow::Error::from(e);
+        anyhow::anyhow!("{}", endpoint.scrub(&format!("{e:#}")))
+    })?;
     let (status_tx, status_rx) = watch::channel(agent.status());
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -210,8 +221,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             .ok()
             .map(|d| d.as_secs());
         if let Err(error) = &result {
+            let error = endpoint.scrub(&error.to_string());
             tracing::warn!(%error, "tick failed; retrying");
-            status.last_error = Some(error.to_string());
+            status.last_error = Some(error);
         }
         status_tx.send_replace(status);
         tokio::select! {

@@ -231,3 +231,140 @@ async fn credentials_the_cloud_refuses_are_explained() {
         "the password leaked: {stderr}"
     );
 }
+
+/// Runs the agent like [`run`], but fails the test if it has not exited within `limit`.
+fn run_within(limit: std::time::Duration, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_utter-provider-agent"));
+    command
+        .args(args)
+        .env_remove("UTTER_AGENT_PRIVATE_KEY")
+        .env_remove("UTTER_AGENT_RPC")
+        .env_remove("UTTER_AGENT_DEPLOYMENT")
+        .env_remove("OS_CLIENT_CONFIG_FILE")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().expect("runs");
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("waits").is_none() {
+        if started.elapsed() > limit {
+            child.kill().expect("kill");
+            let output = child.wait_with_output().expect("output");
+            panic!(
+                "still running after {limit:?}: {}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().expect("output");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+/// An RPC endpoint that accepts connections and never answers fails the start within
+/// `rpc_timeout_secs`, saying so; an API key in the RPC URL (path, query or password) never appears in
+/// what the agent prints, while the host does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_rpc_times_out_and_the_rpc_key_is_never_shown() {
+    let anvil = spawn_anvil();
+    let (provider, accounts) = wallets(&anvil, 1);
+    let deployment = utter_bindings::deploy(&provider, accounts[0])
+        .await
+        .expect("deploys");
+    let deployment_file = temp("deployment-timeout.json", "");
+    deployment.save(&deployment_file).expect("saved");
+    let key = [(
+        "UTTER_AGENT_PRIVATE_KEY",
+        // anvil's second well-known key, whole.
+        "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    )];
+
+    // Accepts, reads nothing, answers nothing.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let silent = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    let path = temp(
+        "timeout.toml",
+        &config(
+            &format!("http://{silent}/v3/SECRETKEY"),
+            &deployment_file,
+            "rpc_timeout_secs = 1",
+        ),
+    );
+    let started = std::time::Instant::now();
+    let (ok, output) = run_within(
+        std::time::Duration::from_secs(20),
+        &["run", "--config", &path],
+        &key,
+    );
+    assert!(!ok, "{output}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        output.contains("does not answer")
+            && output.contains("timed out")
+            && output.contains("within 1 s (rpc_timeout_secs)"),
+        "{output}"
+    );
+    assert!(output.contains(&format!("http://{silent}/…")), "{output}");
+    assert!(!output.contains("SECRETKEY"), "the key leaked: {output}");
+
+    // Unreachable, the key in the path, a query or the password; also from the environment.
+    for rpc in [
+        "http://127.0.0.1:1/v3/SECRETKEY",
+        "http://127.0.0.1:1/rpc?apikey=SECRETKEY",
+        "http://provider:SECRETKEY@127.0.0.1:1/",
+    ] {
+        let (ok, output) = run_within(
+            std::time::Duration::from_secs(20),
+            &["run", "--config", &path, "--rpc", rpc],
+            &key,
+        );
+        assert!(!ok, "{output}");
+        assert!(
+            output.contains("http://127.0.0.1:1") && output.contains("does not answer"),
+            "{rpc}: {output}"
+        );
+        assert!(
+            output.to_lowercase().contains("connect"),
+            "the cause is kept: {output}"
+        );
+        assert!(!output.contains("SECRETKEY"), "the key leaked: {output}");
+        let mut env = key.to_vec();
+        env.push(("UTTER_AGENT_RPC", rpc));
+        let (ok, output) = run_within(
+            std::time::Duration::from_secs(20),
+            &["run", "--config", &path],
+            &env,
+        );
+        assert!(!ok, "{output}");
+        assert!(output.contains("http://127.0.0.1:1"), "{rpc}: {output}");
+        assert!(!output.contains("SECRETKEY"), "the key leaked: {output}");
+    }
+
+    // Not even a URL: the text is not repeated.
+    let (ok, output) = run_within(
+        std::time::Duration::from_secs(20),
+        &["run", "--config", &path, "--rpc", "SECRETKEY"],
+        &key,
+    );
+    assert!(!ok);
+    assert!(output.contains("not a URL"), "{output}");
+    assert!(!output.contains("SECRETKEY"), "the key leaked: {output}");
+}
