@@ -221,6 +221,10 @@ pub struct Agent<C> {
     paused: BTreeSet<u32>,
     /// The state folder's lock, held while the agent lives.
     state_lock: Option<std::fs::File>,
+    /// When the images and flavors were last looked up by name, and whether a failed boot asks
+    /// for it now.
+    last_resolve: Instant,
+    resolve_due: bool,
     /// When each lease's acknowledgement first waited for the guest's SSH host keys.
     host_key_wait: HashMap<u64, Instant>,
     /// The servers of each lease waiting for its acknowledgement that went to ERROR.
@@ -300,6 +304,9 @@ const OFFER_PAUSED: u8 = 2;
 /// `Offers` status of a retired offer.
 const OFFER_RETIRED: u8 = 3;
 
+/// How often images and flavors are looked up by name again.
+const RESOLVE_EVERY: Duration = Duration::from_secs(600);
+
 /// Servers that may fail for one lease before the failure is reported (refunded).
 const MAX_BOOT_ATTEMPTS: u32 = 3;
 
@@ -358,6 +365,7 @@ impl<C: Cloud> Agent<C> {
     /// An agent for `me` (whose key `provider` signs with).
     pub fn new(config: FileConfig, chain: ChainView, cloud: Arc<C>, provider: DynProvider) -> Self {
         let me = chain.me();
+        let cloud_timeout = config.cloud.timeout_secs;
         Self {
             config,
             chain,
@@ -379,12 +387,20 @@ impl<C: Cloud> Agent<C> {
             boot_attempts: HashMap::new(),
             host_key_wait: HashMap::new(),
             state_lock: None,
+            last_resolve: Instant::now(),
+            resolve_due: false,
             offer_target: BTreeMap::new(),
             last_stake_check: None,
             stake_dirty: false,
             last_withdraw: None,
             counters: Counters::default(),
-            policy: Policy::default(),
+            // A failure report must land before the deadline even behind a cloud call that times out.
+            policy: Policy {
+                boot_failure_margin: Policy::default()
+                    .boot_failure_margin
+                    .max(cloud_timeout + 15),
+                ..Policy::default()
+            },
             age_identity: None,
             floating_network: None,
             last_floating_sweep: None,
@@ -605,6 +621,48 @@ impl<C: Cloud> Agent<C> {
                 path,
                 reason: e.to_string(),
             }),
+        }
+    }
+
+    /// Looks the offers' Glance images and flavors up by name again, every [`RESOLVE_EVERY`] and
+    /// after a boot the cloud rejected: an image re-uploaded under its name (a routine rotation) has
+    /// a new id, and boots with the old one would fail until a restart.
+    async fn resolve_images(&mut self) {
+        if !self.resolve_due && self.last_resolve.elapsed() < RESOLVE_EVERY {
+            return;
+        }
+        self.resolve_due = false;
+        self.last_resolve = Instant::now();
+        let ids: Vec<u32> = self.offers.keys().copied().collect();
+        for offer_id in ids {
+            let config = self.offers[&offer_id].config.clone();
+            for image in &config.images {
+                match self.cloud.find_image(&image.glance).await {
+                    Ok(Some(id)) => {
+                        let images = &mut self.offers.get_mut(&offer_id).expect("listed").images;
+                        if images.insert(image.id(), id.clone()).as_ref() != Some(&id) {
+                            tracing::info!(offer_id, image = %image.glance, %id, "image id changed: new boots use it");
+                        }
+                    }
+                    Ok(None) => {
+                        tracing::warn!(offer_id, image = %image.glance, "the image is gone from Glance: boots with it fail")
+                    }
+                    Err(error) => self.count_cloud_error("resolve", &error),
+                }
+            }
+            match self.cloud.find_flavor(&config.flavor).await {
+                Ok(Some(flavor)) => {
+                    let offer = self.offers.get_mut(&offer_id).expect("listed");
+                    if offer.flavor.id != flavor.id {
+                        tracing::info!(offer_id, flavor = %config.flavor, id = %flavor.id, "flavor id changed: new boots use it");
+                        offer.flavor.id = flavor.id;
+                    }
+                }
+                Ok(None) => {
+                    tracing::warn!(offer_id, flavor = %config.flavor, "the flavor is gone: boots with it fail")
+                }
+                Err(error) => self.count_cloud_error("resolve", &error),
+            }
         }
     }
 
@@ -1194,6 +1252,7 @@ impl<C: Cloud> Agent<C> {
             self.sweep_floating_ips(&held).await;
         }
         self.maintain_stake().await;
+        self.resolve_images().await;
         self.adjust_offers().await;
         self.maybe_withdraw(now).await;
         Ok(done)
@@ -1233,6 +1292,15 @@ impl<C: Cloud> Agent<C> {
             }
             Err(AgentError::Cloud(error)) => {
                 self.count_cloud_error(key.1, &error);
+                if !error.is_transient()
+                    && matches!(
+                        action,
+                        Action::Boot { .. } | Action::Claim { .. } | Action::Rebuild { .. }
+                    )
+                {
+                    // The image or flavor may have been replaced under the same name.
+                    self.resolve_due = true;
+                }
                 if matches!(action, Action::Boot { .. }) {
                     // Nova may have created the server and lost the reply: no boot again before a
                     // fresh listing says whether it exists.
@@ -1853,6 +1921,7 @@ impl<C: Cloud> Agent<C> {
                 .map(|l| (l.lease_id, l.buyer))
                 .collect(),
             counters: self.counters.clone(),
+            unwithdrawn: self.chain.unwithdrawn(self.chain.now()).0,
         }
     }
 

@@ -38,6 +38,8 @@ pub struct Status {
     pub buyers: BTreeMap<u64, Address>,
     /// Counters.
     pub counters: Counters,
+    /// Earnings waiting to be withdrawn, token wei (before the pool's fee).
+    pub unwithdrawn: alloy::primitives::U256,
 }
 
 /// The endpoints' state.
@@ -159,6 +161,12 @@ async fn metrics<C: Cloud>(State(http): State<Http<C>>) -> Response {
         "# HELP utter_agent_withdrawn_wei Token wei withdrawn since start."
     );
     let _ = writeln!(out, "# TYPE utter_agent_withdrawn_wei counter");
+    let _ = writeln!(
+        out,
+        "# HELP utter_agent_unwithdrawn_wei Earnings of the provider's leases not withdrawn yet (before the pool's fee)."
+    );
+    let _ = writeln!(out, "# TYPE utter_agent_unwithdrawn_wei gauge");
+    let _ = writeln!(out, "utter_agent_unwithdrawn_wei {}", status.unwithdrawn);
     let _ = writeln!(
         out,
         "utter_agent_withdrawn_wei {}",

@@ -145,6 +145,7 @@ async fn health_and_metrics_tell_the_truth() {
         status.counters.boot_request_latency.observe(seconds);
     }
     status.counters.boot_latency.observe(7.5);
+    status.unwithdrawn = alloy::primitives::U256::from(1_234_000u64);
     let url = serve(status.clone(), cloud.clone()).await;
     let health = reqwest::get(format!("{url}/health")).await.expect("health");
     assert_eq!(health.status().as_u16(), 200);
@@ -181,6 +182,7 @@ async fn health_and_metrics_tell_the_truth() {
         "utter_agent_boot_seconds_bucket{le=\"5\"} 0",
         "utter_agent_boot_seconds_bucket{le=\"10\"} 1",
         "utter_agent_boot_seconds_sum 7.5",
+        "utter_agent_unwithdrawn_wei 1234000",
     ] {
         assert!(metrics.lines().any(|l| l == line), "{line}: {metrics}");
     }

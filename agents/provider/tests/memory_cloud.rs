@@ -1118,3 +1118,40 @@ async fn a_second_agent_on_the_same_state_folder_is_refused() {
     drop(first);
     second.prepare().await.expect("the first one is gone");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_replaced_in_glance_under_its_name_is_found_again() {
+    let market = Market::new("rotation").await;
+    let cloud = std::sync::Arc::new(cloud());
+    let mut agent = market.agent(cloud.clone(), "utter.small", "utter-tiny");
+    agent.prepare().await.expect("prepares");
+    let offer_id = *agent.offers().keys().next().expect("offer");
+    // A new upload of the image: same name, new id; the old id is gone.
+    cloud.replace_image("utter-tiny", "img-tiny-v2");
+    let lease = market.open_lease(offer_id, 600).await;
+    market.settle_chain().await;
+    assert!(
+        kinds(&agent.tick().await.expect("tick")).is_empty(),
+        "the old id is refused"
+    );
+    assert!(
+        agent
+            .counters
+            .cloud_errors_by
+            .contains_key(&("boot", "rejected")),
+        "{:?}",
+        agent.counters.cloud_errors_by
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert_eq!(kinds(&agent.tick().await.expect("tick")), ["boot"]);
+    let image = agent.offers()[&offer_id]
+        .images
+        .values()
+        .next()
+        .cloned()
+        .expect("image");
+    assert_eq!(image, "img-tiny-v2");
+    cloud.settle();
+    assert_eq!(kinds(&agent.tick().await.expect("tick")), ["acknowledge"]);
+    assert_eq!(market.status(lease).await, RUNNING);
+}

@@ -120,6 +120,12 @@ impl MemoryCloud {
         self.lock().max_instances = max;
     }
 
+    /// Replaces the image called `name` (a new upload under the same name gets a new id; the old
+    /// one is gone).
+    pub fn replace_image(&self, name: &str, id: &str) {
+        self.lock().images.insert(name.to_owned(), id.to_owned());
+    }
+
     /// Whether consoles show the SSH host key fingerprints yet (they do unless told otherwise).
     pub fn print_host_keys(&self, print: bool) {
         self.lock().hide_host_keys = !print;
@@ -214,6 +220,13 @@ impl Cloud for MemoryCloud {
 
     async fn create_server(&self, request: &CreateServer) -> Result<String, CloudError> {
         let mut inner = self.check()?;
+        if !inner.images.values().any(|id| id == &request.image_id) {
+            // As Nova answers for an image Glance no longer has.
+            return Err(CloudError::Rejected(format!(
+                "400 Bad Request: Image {} could not be found.",
+                request.image_id
+            )));
+        }
         if inner
             .max_instances
             .is_some_and(|max| inner.servers.len() as u64 >= max)
