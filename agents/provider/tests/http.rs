@@ -48,7 +48,7 @@ async fn only_the_buyer_reads_its_console_log() {
             ram_mib: 512,
             disk_gib: 1,
         }],
-        vec![],
+        vec![("image".into(), "i".into())],
     ));
     cloud
         .create_server(&CreateServer {
