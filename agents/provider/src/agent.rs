@@ -66,8 +66,17 @@ pub enum AgentError {
     },
 }
 
-/// How long an action sent is not sent again while the chain or cloud has not caught up with it.
+/// How long an action sent is not sent again while the chain or cloud has not caught up with it,
+/// on a chain acted on at its head; each confirmation adds [`IN_FLIGHT_PER_CONFIRMATION`].
 const IN_FLIGHT: Duration = Duration::from_secs(60);
+/// What one confirmation adds to the in-flight window: a block of a slow chain (Ethereum's 12 s)
+/// with room to spare, so a mined action is seen in the confirmed view before it would be sent again.
+const IN_FLIGHT_PER_CONFIRMATION: Duration = Duration::from_secs(15);
+
+/// The in-flight window of an agent acting `confirmations` blocks under the head.
+pub fn in_flight_window(confirmations: u64) -> Duration {
+    IN_FLIGHT + IN_FLIGHT_PER_CONFIRMATION * u32::try_from(confirmations).unwrap_or(u32::MAX)
+}
 
 /// How long a transaction may stay unmined before it is given up (and the nonce re-read).
 const TX_TIMEOUT: Duration = Duration::from_secs(120);
@@ -219,6 +228,8 @@ pub struct Agent<C> {
     first_seen: HashMap<u64, Instant>,
     /// The offers this agent paused because the cloud has no room for one more of their servers.
     paused: BTreeSet<u32>,
+    /// How long an action in flight is not sent again ([`in_flight_window`]).
+    in_flight_window: Duration,
     /// The state folder's lock, held while the agent lives.
     state_lock: Option<std::fs::File>,
     /// When the images and flavors were last looked up by name, and whether a failed boot asks
@@ -366,6 +377,7 @@ impl<C: Cloud> Agent<C> {
     pub fn new(config: FileConfig, chain: ChainView, cloud: Arc<C>, provider: DynProvider) -> Self {
         let me = chain.me();
         let cloud_timeout = config.cloud.timeout_secs;
+        let window = in_flight_window(config.confirmations);
         Self {
             config,
             chain,
@@ -387,6 +399,7 @@ impl<C: Cloud> Agent<C> {
             boot_attempts: HashMap::new(),
             host_key_wait: HashMap::new(),
             state_lock: None,
+            in_flight_window: window,
             last_resolve: Instant::now(),
             resolve_due: false,
             offer_target: BTreeMap::new(),
@@ -1076,7 +1089,8 @@ impl<C: Cloud> Agent<C> {
         // Every lease of this provider, also of offers the configuration no longer names: they are
         // halted, restarted and ended like the others (and refunded when they wait for a boot).
         let leases = self.chain.my_leases();
-        self.in_flight.retain(|_, at| at.elapsed() < IN_FLIGHT);
+        let window = self.in_flight_window;
+        self.in_flight.retain(|_, at| at.elapsed() < window);
         for lease in &leases {
             let before = self.statuses.insert(lease.lease_id, lease.status);
             if before.is_none() && lease.status == plan::ChainStatus::Pending {
@@ -1110,7 +1124,7 @@ impl<C: Cloud> Agent<C> {
         // must be younger than an in-flight mark, which stands for the servers created since.
         if !every.is_zero()
             && let Some((at, listed)) = &self.listing
-            && at.elapsed() < IN_FLIGHT / 2
+            && at.elapsed() < self.in_flight_window / 2
         {
             let (servers, spares) = self.servers(listed.clone());
             let boots: Vec<Action> =
@@ -1320,8 +1334,10 @@ impl<C: Cloud> Agent<C> {
             Err(error) => {
                 self.counters.tx_errors += 1;
                 // Often the chain moved on (e.g. the buyer stopped first): the next plan will tell.
-                self.in_flight
-                    .insert(key, Instant::now() - IN_FLIGHT + Duration::from_secs(5));
+                self.in_flight.insert(
+                    key,
+                    Instant::now() - self.in_flight_window + Duration::from_secs(5),
+                );
                 tracing::warn!(?action, %error, "action failed");
             }
         }
@@ -2093,6 +2109,15 @@ mod tests {
             host_key_fingerprint(&rebuilt).0,
             "SHA256:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
         );
+    }
+
+    #[test]
+    fn the_in_flight_window_outlasts_the_confirmations() {
+        assert_eq!(in_flight_window(0), Duration::from_secs(60));
+        assert_eq!(in_flight_window(2), Duration::from_secs(90));
+        // Twelve confirmations of 12 s blocks are mined and confirmed in 144 s: the window is longer.
+        assert!(in_flight_window(12) > Duration::from_secs(12 * 12));
+        assert!(in_flight_window(u64::MAX) > Duration::from_secs(1 << 32));
     }
 
     #[test]
