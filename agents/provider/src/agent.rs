@@ -1393,8 +1393,9 @@ impl<C: Cloud> Agent<C> {
     }
 
     /// What a lease's server is made of: the offer's flavor, the lease's image, the buyer's key and
-    /// user data. `None` when the buyer's user data does not decrypt: the boot is then reported
-    /// failed (a refund) instead.
+    /// user data. `None` when the lease cannot be served (user data that does not decrypt, a key
+    /// age cannot encrypt to, an image no longer configured): the boot is then reported failed (a
+    /// refund) instead.
     async fn server_request(&mut self, lease_id: u64) -> Result<Option<CreateServer>, AgentError> {
         let lease = self
             .chain
@@ -1404,14 +1405,13 @@ impl<C: Cloud> Agent<C> {
         let offer = self.offers.get(&lease.offer_id).ok_or_else(|| {
             AgentError::Config(format!("offer {} not run by this agent", lease.offer_id))
         })?;
-        let image = offer.images.get(&lease.image_id).ok_or_else(|| {
-            AgentError::Config(format!(
-                "lease {lease_id}: image {} unknown",
-                lease.image_id
-            ))
-        })?;
+        let Some(image) = offer.images.get(&lease.image_id).cloned() else {
+            // Chosen when the offer still listed it; the configuration has dropped it since.
+            tracing::warn!(lease_id, image = %lease.image_id, "the lease's image is no longer configured: reporting a failed boot");
+            self.report_boot_failure(lease_id).await?;
+            return Ok(None);
+        };
         let flavor_id = offer.flavor.id.clone();
-        let image = image.clone();
         let ssh_key = self
             .chain
             .opening(lease_id)

@@ -1155,3 +1155,49 @@ async fn an_image_replaced_in_glance_under_its_name_is_found_again() {
     assert_eq!(kinds(&agent.tick().await.expect("tick")), ["acknowledge"]);
     assert_eq!(market.status(lease).await, RUNNING);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_of_an_image_the_configuration_dropped_is_refunded() {
+    let market = Market::new("dropped-image").await;
+    let two = market.config_text("utter.small", "utter-tiny").replace(
+        r#"images = [{ name = "ubuntu-24.04", glance = "utter-tiny" }]"#,
+        r#"images = [{ name = "ubuntu-24.04", glance = "utter-tiny" }, { name = "debian-12", glance = "utter-tiny" }]"#,
+    );
+    let parse = |text: &str| {
+        utter_provider_agent::config::FileConfig::parse(std::path::Path::new("agent.toml"), text)
+            .expect("config")
+    };
+    let cloud = std::sync::Arc::new(cloud());
+    let mut agent = market.agent_with_config(cloud.clone(), parse(&two));
+    agent.prepare().await.expect("prepares");
+    let offer_id = *agent.offers().keys().next().expect("offer");
+    let params = utter_bindings::LeaseEscrow::OpenParams {
+        offerId: offer_id,
+        imageId: utter_provider_agent::config::image_id("debian-12"),
+        deposit: U256::from(PRICE) * U256::from(600),
+        maxPricePerSecond: U256::from(PRICE),
+        maxAnonFee: U256::ZERO,
+        sshPublicKey: market.ssh_public.clone(),
+        encryptedUserData: Default::default(),
+    };
+    let receipt = confirm(
+        "open on debian",
+        market.escrow().openLease(params).from(market.buyer),
+    )
+    .await;
+    let lease: u64 = receipt
+        .decoded_log::<utter_bindings::LeaseEscrow::LeaseOpened>()
+        .expect("LeaseOpened")
+        .data
+        .leaseId
+        .to();
+    // The provider drops debian-12 and restarts before the lease is booted.
+    let cloud = kill(agent);
+    let mut agent =
+        market.agent_with_config(cloud.clone(), market.config("utter.small", "utter-tiny"));
+    agent.prepare().await.expect("prepares with one image");
+    market.settle_chain().await;
+    agent.tick().await.expect("tick");
+    assert_eq!(market.status(lease).await, CLOSED, "refunded");
+    assert!(cloud.servers().is_empty(), "nothing booted");
+}
