@@ -577,17 +577,7 @@ impl<C: Cloud> Agent<C> {
             .rows()
             .filter(|o| o.provider == self.me && o.status != OFFER_RETIRED)
             .filter(|o| o.pool_id == offer.pool_id && !claimed.contains(&o.offer_id))
-            .filter(|o| {
-                o.vcpus == spec.vcpus
-                    && o.ram_mib == spec.ramMiB
-                    && o.disk_gib == spec.diskGiB
-                    && o.region == spec.region
-                    && o.gpu_count == spec.gpuCount
-                    && o.gpu_model == spec.gpuModel
-                    && o.public_ipv4 == spec.publicIpv4
-                    && o.public_ipv6 == spec.publicIpv6
-                    && o.image_names == image_names
-            })
+            .filter(|o| same_spec(o, &spec) && o.image_names == image_names)
             .map(|o| o.offer_id)
             .min())
     }
@@ -911,20 +901,11 @@ impl<C: Cloud> Agent<C> {
             && current.provider == self.me
             && current.status != OFFER_RETIRED
         {
-            let same_terms = current.vcpus == spec.vcpus
-                && current.ram_mib == spec.ramMiB
-                && current.disk_gib == spec.diskGiB
-                && current.region == spec.region
+            let same_terms = same_spec(current, &spec)
                 && current.price_per_second == U256::from(terms.pricePerSecond)
                 && current.capacity == terms.capacity
                 && current.boot_timeout == terms.bootTimeout
-                && current.retention == terms.retention
-                && current.gpu_count == spec.gpuCount
-                && current.gpu_model == spec.gpuModel
-                && current.public_ipv4 == spec.publicIpv4
-                && current.public_ipv6 == spec.publicIpv6
-                && current.bandwidth_up_mbps == spec.bandwidthUpMbps
-                && current.bandwidth_down_mbps == spec.bandwidthDownMbps;
+                && current.retention == terms.retention;
             if !same_terms {
                 confirm("update offer", offers.updateOffer(id, spec, terms)).await?;
                 tracing::info!(offer = %offer.name, offer_id = id, "offer updated");
@@ -1980,6 +1961,20 @@ const STAKE_CHECK: Duration = Duration::from_secs(60);
 /// Gas of a stake top-up, set rather than estimated: it is sent right behind its approval, and an
 /// estimate before the approval is mined would fail.
 const STAKE_GAS: u64 = 200_000;
+
+/// Whether an offer as the chain records it has this spec.
+fn same_spec(offer: &utter_indexer::model::Offer, spec: &OfferSpec) -> bool {
+    offer.vcpus == spec.vcpus
+        && offer.ram_mib == spec.ramMiB
+        && offer.disk_gib == spec.diskGiB
+        && offer.region == spec.region
+        && offer.gpu_count == spec.gpuCount
+        && offer.gpu_model == spec.gpuModel
+        && offer.public_ipv4 == spec.publicIpv4
+        && offer.public_ipv6 == spec.publicIpv6
+        && offer.bandwidth_up_mbps == spec.bandwidthUpMbps
+        && offer.bandwidth_down_mbps == spec.bandwidthDownMbps
+}
 
 /// The kind of a cloud error, for metrics.
 fn error_kind(error: &CloudError) -> &'static str {

@@ -253,14 +253,8 @@ async fn a_flavor_the_cloud_cannot_boot_is_refunded_before_the_deadline() {
         async |m, _| m.status(lease).await == CLOSED,
     )
     .await;
-    let ended = market
-        .escrow()
-        .getLease(U256::from(lease))
-        .call()
-        .await
-        .expect("lease");
     assert_eq!(
-        ended.funds,
+        market.funds(lease).await,
         alloy::primitives::aliases::U96::ZERO,
         "the buyer was refunded"
     );
@@ -273,15 +267,8 @@ async fn a_flavor_the_cloud_cannot_boot_is_refunded_before_the_deadline() {
     )
     .await;
     // Nova found no host for the flavor: the offer is paused rather than sold again.
-    let offers = utter_bindings::Offers::new(market.deployment.offers, &market.provider);
     tick_until(&market, &mut agent, 30, "the offer paused", async |_, _| {
-        offers
-            .getOffer(offer_id)
-            .call()
-            .await
-            .expect("offer")
-            .status
-            == 2
+        market.offer_status(offer_id).await == 2
     })
     .await;
 }

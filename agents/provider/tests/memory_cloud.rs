@@ -104,18 +104,35 @@ async fn a_lease_boots_is_acknowledged_halts_resumes_and_ends() {
     assert_eq!(market.status(lease).await, CLOSED);
     assert!(agent.cloud().servers().is_empty());
     assert!(agent.counters.withdrawn > U256::ZERO, "earnings withdrawn");
-    let left = market
-        .escrow()
-        .getLease(U256::from(lease))
-        .call()
-        .await
-        .expect("lease")
-        .funds;
     assert_eq!(
-        left,
+        market.funds(lease).await,
         alloy::primitives::aliases::U96::ZERO,
         "nothing left in the lease"
     );
+}
+
+/// An agent on a fresh in-memory cloud with its offer published and one lease of it running
+/// (booted and acknowledged): the cloud, the agent, the offer and the lease.
+async fn running_lease(
+    market: &Market,
+    config: utter_provider_agent::config::FileConfig,
+) -> (
+    std::sync::Arc<MemoryCloud>,
+    utter_provider_agent::agent::Agent<MemoryCloud>,
+    u32,
+    u64,
+) {
+    let cloud = std::sync::Arc::new(cloud());
+    let mut agent = market.agent_with_config(cloud.clone(), config);
+    agent.prepare().await.expect("prepares");
+    let offer_id = *agent.offers().keys().next().expect("offer");
+    let lease = market.open_lease(offer_id, 600).await;
+    market.settle_chain().await;
+    agent.tick().await.expect("tick");
+    cloud.settle();
+    agent.tick().await.expect("tick");
+    assert_eq!(market.status(lease).await, RUNNING);
+    (cloud, agent, offer_id, lease)
 }
 
 /// Ends an agent as if its process died, keeping the cloud (which outlives the agent).
@@ -165,16 +182,7 @@ async fn a_flavor_that_cannot_boot_is_refunded_before_the_deadline() {
     assert_eq!(market.status(lease).await, CLOSED);
     // A fault of this server, not of capacity: the offer stays open.
     market.mined().await;
-    let offers = utter_bindings::Offers::new(market.deployment.offers, &market.provider);
-    assert_eq!(
-        offers
-            .getOffer(offer_id)
-            .call()
-            .await
-            .expect("offer")
-            .status,
-        1
-    );
+    assert_eq!(market.offer_status(offer_id).await, 1);
     // The failed boot was slashed under the pool's minimum; the agent stakes the difference again,
     // so its offers stay sellable.
     let registry =
@@ -198,14 +206,8 @@ async fn a_flavor_that_cannot_boot_is_refunded_before_the_deadline() {
     agent.tick().await.expect("tick");
     assert_eq!(bonded().await, minimum, "topped up to the minimum");
     assert_eq!(agent.counters.actions.get("stake"), Some(&1));
-    let ended = market
-        .escrow()
-        .getLease(U256::from(lease))
-        .call()
-        .await
-        .expect("lease");
     assert_eq!(
-        ended.funds,
+        market.funds(lease).await,
         alloy::primitives::aliases::U96::ZERO,
         "the buyer was refunded"
     );
@@ -247,30 +249,11 @@ async fn cloud_faults_are_retried_and_a_full_cloud_pauses_the_offers() {
     market.settle_chain().await;
     agent.tick().await.expect("tick");
     market.mined().await;
-    let offers = utter_bindings::Offers::new(market.deployment.offers, &market.provider);
-    assert_eq!(
-        offers
-            .getOffer(offer_id)
-            .call()
-            .await
-            .expect("offer")
-            .status,
-        2,
-        "paused"
-    );
+    assert_eq!(market.offer_status(offer_id).await, 2, "paused");
     agent.cloud().set_max_instances(None);
     agent.tick().await.expect("tick");
     market.mined().await;
-    assert_eq!(
-        offers
-            .getOffer(offer_id)
-            .call()
-            .await
-            .expect("offer")
-            .status,
-        1,
-        "resumed"
-    );
+    assert_eq!(market.offer_status(offer_id).await, 1, "resumed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -680,14 +663,8 @@ async fn a_public_offer_with_no_address_left_is_refunded_at_once() {
         CLOSED,
         "reported failed, not acknowledged"
     );
-    let ended = market
-        .escrow()
-        .getLease(U256::from(lease))
-        .call()
-        .await
-        .expect("lease");
     assert_eq!(
-        ended.funds,
+        market.funds(lease).await,
         alloy::primitives::aliases::U96::ZERO,
         "the buyer was refunded"
     );
@@ -740,9 +717,7 @@ region = "lab-1"
         market.config_text("utter.small", "utter-tiny"),
         market.pool_id
     );
-    let config =
-        utter_provider_agent::config::FileConfig::parse(std::path::Path::new("agent.toml"), &text)
-            .expect("two offers");
+    let config = common::parse_config(&text);
     let cloud = MemoryCloud::new(
         vec![
             Flavor {
@@ -772,11 +747,6 @@ region = "lab-1"
             .expect("offer")
     };
     let (small, medium) = (by_flavor("utter.small"), by_flavor("utter.medium"));
-    let offers = utter_bindings::Offers::new(market.deployment.offers, &market.provider);
-    let status = async |id: u32| {
-        market.mined().await;
-        offers.getOffer(id).call().await.expect("offer").status
-    };
 
     // Three vCPUs, one lease of the small flavor running: two left, both fit.
     cloud.set_max_cores(Some(3));
@@ -787,7 +757,13 @@ region = "lab-1"
     market.settle_chain().await;
     agent.tick().await.expect("tick");
     assert_eq!(market.status(lease).await, RUNNING);
-    assert_eq!((status(small).await, status(medium).await), (1, 1));
+    assert_eq!(
+        (
+            market.offer_status(small).await,
+            market.offer_status(medium).await
+        ),
+        (1, 1)
+    );
 
     // One more small lease: one vCPU left, so
     // the medium offer (two vCPUs) pauses and the small one stays open.
@@ -801,7 +777,10 @@ region = "lab-1"
     market.settle_chain().await;
     agent.tick().await.expect("tick");
     assert_eq!(
-        (status(small).await, status(medium).await),
+        (
+            market.offer_status(small).await,
+            market.offer_status(medium).await
+        ),
         (1, 2),
         "only the offer that no longer fits is paused"
     );
@@ -810,33 +789,24 @@ region = "lab-1"
     cloud.set_max_cores(Some(8));
     market.settle_chain().await;
     agent.tick().await.expect("tick");
-    assert_eq!((status(small).await, status(medium).await), (1, 1));
+    assert_eq!(
+        (
+            market.offer_status(small).await,
+            market.offer_status(medium).await
+        ),
+        (1, 1)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_offer_nova_finds_no_host_for_pauses_for_a_while_then_reopens() {
     let market = Market::new("nohost").await;
-    let text = market
-        .config_text("utter.small", "utter-tiny")
-        .replace("[cloud]\n", "[cloud]\ncapacity_pause_secs = 1\n");
-    let config =
-        utter_provider_agent::config::FileConfig::parse(std::path::Path::new("agent.toml"), &text)
-            .expect("config");
+    let config = market.config_with_cloud("utter.small", "utter-tiny", "capacity_pause_secs = 1");
     let cloud = std::sync::Arc::new(cloud());
     cloud.fail_flavor("f-small", "No valid host was found. ");
     let mut agent = market.agent_with_config(cloud.clone(), config);
     agent.prepare().await.expect("prepares");
     let offer_id = *agent.offers().keys().next().expect("offer");
-    let offers = utter_bindings::Offers::new(market.deployment.offers, &market.provider);
-    let status = async || {
-        market.mined().await;
-        offers
-            .getOffer(offer_id)
-            .call()
-            .await
-            .expect("offer")
-            .status
-    };
     let lease = market.open_lease(offer_id, 600).await;
     market.settle_chain().await;
     assert_eq!(kinds(&agent.tick().await.expect("tick")), ["boot"]);
@@ -844,14 +814,18 @@ async fn an_offer_nova_finds_no_host_for_pauses_for_a_while_then_reopens() {
     let done = kinds(&agent.tick().await.expect("tick"));
     assert_eq!(done, ["report_boot_failure", "delete"]);
     assert_eq!(market.status(lease).await, CLOSED, "refunded");
-    assert_eq!(status().await, 2, "paused: the hypervisors have no room");
+    assert_eq!(
+        market.offer_status(offer_id).await,
+        2,
+        "paused: the hypervisors have no room"
+    );
 
     // The pause ends (1 s here); the hosts have room again and the next lease boots.
     cloud.heal_flavor("f-small");
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     market.settle_chain().await;
     agent.tick().await.expect("tick");
-    assert_eq!(status().await, 1, "resumed");
+    assert_eq!(market.offer_status(offer_id).await, 1, "resumed");
     let lease = market.open_lease(offer_id, 600).await;
     market.settle_chain().await;
     assert_eq!(kinds(&agent.tick().await.expect("tick")), ["boot"]);
@@ -863,22 +837,8 @@ async fn an_offer_nova_finds_no_host_for_pauses_for_a_while_then_reopens() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_missing_from_one_listing_does_not_end_its_lease_at_once() {
     let market = Market::new("missing").await;
-    let text = market
-        .config_text("utter.small", "utter-tiny")
-        .replace("[cloud]\n", "[cloud]\nmissing_grace_secs = 1\n");
-    let config =
-        utter_provider_agent::config::FileConfig::parse(std::path::Path::new("agent.toml"), &text)
-            .expect("config");
-    let cloud = std::sync::Arc::new(cloud());
-    let mut agent = market.agent_with_config(cloud.clone(), config);
-    agent.prepare().await.expect("prepares");
-    let offer_id = *agent.offers().keys().next().expect("offer");
-    let lease = market.open_lease(offer_id, 600).await;
-    market.settle_chain().await;
-    agent.tick().await.expect("tick");
-    cloud.settle();
-    agent.tick().await.expect("tick");
-    assert_eq!(market.status(lease).await, RUNNING);
+    let config = market.config_with_cloud("utter.small", "utter-tiny", "missing_grace_secs = 1");
+    let (cloud, mut agent, _, lease) = running_lease(&market, config).await;
 
     // The listing fails to show the server (a cell down): nothing is done about it yet.
     let server = cloud.servers()[0].id.clone();
@@ -922,16 +882,8 @@ async fn a_server_that_fails_once_is_replaced_and_the_lease_runs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_top_up_in_the_latest_blocks_keeps_the_machine_running() {
     let market = Market::new("lasttopup").await;
-    let cloud = std::sync::Arc::new(cloud());
-    let mut agent = market.agent(cloud.clone(), "utter.small", "utter-tiny");
-    agent.prepare().await.expect("prepares");
-    let offer_id = *agent.offers().keys().next().expect("offer");
-    let lease = market.open_lease(offer_id, 600).await;
-    market.settle_chain().await;
-    agent.tick().await.expect("tick");
-    cloud.settle();
-    agent.tick().await.expect("tick");
-    assert_eq!(market.status(lease).await, RUNNING);
+    let (cloud, mut agent, _, lease) =
+        running_lease(&market, market.config("utter.small", "utter-tiny")).await;
 
     // The buyer tops up ten seconds before the lease runs dry; the next block is past the old end.
     // The agent's confirmed view (two blocks deep) has not seen the top-up, so by the head's time
@@ -963,18 +915,10 @@ async fn a_top_up_in_the_latest_blocks_keeps_the_machine_running() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offers_are_found_on_chain_after_the_state_file_is_lost_and_dropped_ones_are_paused() {
     let market = Market::new("adopt").await;
-    let cloud = std::sync::Arc::new(cloud());
-    let offers = utter_bindings::Offers::new(market.deployment.offers, &market.provider);
-    let mut agent = market.agent(cloud.clone(), "utter.small", "utter-tiny");
-    agent.prepare().await.expect("prepares");
-    let first = *agent.offers().keys().next().expect("offer");
-    let running = market.open_lease(first, 600).await;
-    market.settle_chain().await;
-    agent.tick().await.expect("tick");
-    cloud.settle();
-    agent.tick().await.expect("tick");
-    assert_eq!(market.status(running).await, RUNNING);
+    let (_, agent, first, running) =
+        running_lease(&market, market.config("utter.small", "utter-tiny")).await;
     // Paused on-chain when the agent dies (say, the cloud was full).
+    let offers = utter_bindings::Offers::new(market.deployment.offers, &market.provider);
     confirm("pause", offers.pauseOffer(first).from(market.host)).await;
 
     // The state file is lost: the new agent finds its offer on-chain instead of publishing another,
@@ -993,11 +937,7 @@ async fn offers_are_found_on_chain_after_the_state_file_is_lost_and_dropped_ones
     market.settle_chain().await;
     agent.tick().await.expect("tick");
     market.mined().await;
-    assert_eq!(
-        offers.getOffer(first).call().await.expect("offer").status,
-        1,
-        "resumed"
-    );
+    assert_eq!(market.offer_status(first).await, 1, "resumed");
 
     // A lease waits on the first offer when the configuration stops naming it (another offer):
     // a new offer is published, the old one paused, the waiting lease refunded, the running one
@@ -1013,11 +953,7 @@ async fn offers_are_found_on_chain_after_the_state_file_is_lost_and_dropped_ones
     let second = *agent.offers().keys().next().expect("offer");
     assert_ne!(second, first);
     market.mined().await;
-    assert_eq!(
-        offers.getOffer(first).call().await.expect("offer").status,
-        2,
-        "the old one paused"
-    );
+    assert_eq!(market.offer_status(first).await, 2, "the old one paused");
     market.settle_chain().await;
     agent.tick().await.expect("tick");
     assert_eq!(
@@ -1038,9 +974,7 @@ async fn the_acknowledgement_waits_for_the_guests_host_keys() {
     let text = market
         .config_text("utter.small", "utter-tiny")
         .replace("host_key_wait_secs = 0", "host_key_wait_secs = 30");
-    let config =
-        utter_provider_agent::config::FileConfig::parse(std::path::Path::new("agent.toml"), &text)
-            .expect("config");
+    let config = common::parse_config(&text);
     let cloud = std::sync::Arc::new(cloud());
     cloud.print_host_keys(false);
     let mut agent = market.agent_with_config(cloud.clone(), config);
@@ -1077,26 +1011,9 @@ async fn a_key_the_access_details_cannot_be_encrypted_to_is_refunded_before_boot
     let offer_id = *agent.offers().keys().next().expect("offer");
     // age encrypts to ssh-ed25519 and ssh-rsa keys only.
     let ecdsa = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBMrnMiyVHjRFinxkr9QRQP4oTf6k5d4Hj370AHobmTB52lgXtGLU+mlbkS/36HCU/7wKGJs2KWS3ppOfcfgVo5k= buyer@laptop";
-    let params = utter_bindings::LeaseEscrow::OpenParams {
-        offerId: offer_id,
-        imageId: utter_provider_agent::config::image_id("ubuntu-24.04"),
-        deposit: U256::from(PRICE) * U256::from(600),
-        maxPricePerSecond: U256::from(PRICE),
-        maxAnonFee: U256::ZERO,
-        sshPublicKey: ecdsa.into(),
-        encryptedUserData: Default::default(),
-    };
-    let receipt = confirm(
-        "open with an ECDSA key",
-        market.escrow().openLease(params).from(market.buyer),
-    )
-    .await;
-    let lease: u64 = receipt
-        .decoded_log::<utter_bindings::LeaseEscrow::LeaseOpened>()
-        .expect("LeaseOpened")
-        .data
-        .leaseId
-        .to();
+    let mut params = market.lease_params(offer_id, 600);
+    params.sshPublicKey = ecdsa.into();
+    let lease = market.open(params).await;
     market.settle_chain().await;
     agent.tick().await.expect("tick");
     assert_eq!(market.status(lease).await, CLOSED, "refunded");
@@ -1163,34 +1080,13 @@ async fn a_lease_of_an_image_the_configuration_dropped_is_refunded() {
         r#"images = [{ name = "ubuntu-24.04", glance = "utter-tiny" }]"#,
         r#"images = [{ name = "ubuntu-24.04", glance = "utter-tiny" }, { name = "debian-12", glance = "utter-tiny" }]"#,
     );
-    let parse = |text: &str| {
-        utter_provider_agent::config::FileConfig::parse(std::path::Path::new("agent.toml"), text)
-            .expect("config")
-    };
     let cloud = std::sync::Arc::new(cloud());
-    let mut agent = market.agent_with_config(cloud.clone(), parse(&two));
+    let mut agent = market.agent_with_config(cloud.clone(), common::parse_config(&two));
     agent.prepare().await.expect("prepares");
     let offer_id = *agent.offers().keys().next().expect("offer");
-    let params = utter_bindings::LeaseEscrow::OpenParams {
-        offerId: offer_id,
-        imageId: utter_provider_agent::config::image_id("debian-12"),
-        deposit: U256::from(PRICE) * U256::from(600),
-        maxPricePerSecond: U256::from(PRICE),
-        maxAnonFee: U256::ZERO,
-        sshPublicKey: market.ssh_public.clone(),
-        encryptedUserData: Default::default(),
-    };
-    let receipt = confirm(
-        "open on debian",
-        market.escrow().openLease(params).from(market.buyer),
-    )
-    .await;
-    let lease: u64 = receipt
-        .decoded_log::<utter_bindings::LeaseEscrow::LeaseOpened>()
-        .expect("LeaseOpened")
-        .data
-        .leaseId
-        .to();
+    let mut params = market.lease_params(offer_id, 600);
+    params.imageId = utter_provider_agent::config::image_id("debian-12");
+    let lease = market.open(params).await;
     // The provider drops debian-12 and restarts before the lease is booted.
     let cloud = kill(agent);
     let mut agent =

@@ -28,6 +28,11 @@ pub const PRICE: u64 = 1_000_000_000_000;
 /// Blocks the agent waits under the head.
 pub const CONFIRMATIONS: u64 = 2;
 
+/// Parses an agent configuration written by a test.
+pub fn parse_config(text: &str) -> FileConfig {
+    FileConfig::parse(std::path::Path::new("agent.toml"), text).expect("config")
+}
+
 /// The market.
 pub struct Market {
     pub anvil: AnvilInstance,
@@ -129,6 +134,15 @@ impl Market {
             &self.config_text(flavor, glance_image),
         )
         .expect("config")
+    }
+
+    /// [`Self::config`] with `lines` added to its `[cloud]` table.
+    pub fn config_with_cloud(&self, flavor: &str, glance_image: &str, lines: &str) -> FileConfig {
+        parse_config(
+            &self
+                .config_text(flavor, glance_image)
+                .replace("[cloud]\n", &format!("[cloud]\n{lines}\n")),
+        )
     }
 
     /// [`Self::config`] for an offer that promises a public IPv4 address: servers boot on
@@ -233,15 +247,26 @@ region = "lab-1"
         seconds: u64,
         user_data: Vec<u8>,
     ) -> u64 {
-        let params = LeaseEscrow::OpenParams {
+        let mut params = self.lease_params(offer_id, seconds);
+        params.encryptedUserData = Bytes::from(user_data);
+        self.open(params).await
+    }
+
+    /// What [`Self::open_lease`] asks for: ubuntu-24.04, the buyer's ed25519 key, `seconds` paid.
+    pub fn lease_params(&self, offer_id: u32, seconds: u64) -> LeaseEscrow::OpenParams {
+        LeaseEscrow::OpenParams {
             offerId: offer_id,
             imageId: image_id("ubuntu-24.04"),
             deposit: U256::from(PRICE) * U256::from(seconds),
             maxPricePerSecond: U256::from(PRICE),
             maxAnonFee: U256::ZERO,
             sshPublicKey: self.ssh_public.clone(),
-            encryptedUserData: Bytes::from(user_data),
-        };
+            encryptedUserData: Bytes::new(),
+        }
+    }
+
+    /// The buyer opens a lease with these parameters; returns its id.
+    pub async fn open(&self, params: LeaseEscrow::OpenParams) -> u64 {
         let receipt = confirm(
             "open lease",
             self.escrow().openLease(params).from(self.buyer),
@@ -292,6 +317,29 @@ region = "lab-1"
             .await
             .expect("getLease")
             .status
+    }
+
+    /// An offer's status (1 active, 2 paused, 3 retired), once the agent's transactions are mined.
+    pub async fn offer_status(&self, offer_id: u32) -> u8 {
+        self.mined().await;
+        utter_bindings::Offers::new(self.deployment.offers, &self.provider)
+            .getOffer(offer_id)
+            .call()
+            .await
+            .expect("getOffer")
+            .status
+    }
+
+    /// What a lease still holds (zero once refunded or paid out), once the agent's transactions
+    /// are mined.
+    pub async fn funds(&self, lease_id: u64) -> alloy::primitives::aliases::U96 {
+        self.mined().await;
+        self.escrow()
+            .getLease(U256::from(lease_id))
+            .call()
+            .await
+            .expect("getLease")
+            .funds
     }
 
     /// The latest acknowledgement's encrypted access details of a lease.
