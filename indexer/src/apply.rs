@@ -6,7 +6,9 @@
 
 use crate::{
     columns::hex_address,
-    model::{Buyer, Lease, Offer, Pool, Provider, Report, Stake, end_reason, lease_status},
+    model::{
+        Buyer, Lease, Offer, Pool, Provider, Report, Stake, end_reason, lease_status, offer_status,
+    },
     state::State,
 };
 use alloy::{
@@ -448,7 +450,7 @@ impl Cx<'_> {
                     offer_id: e.offerId,
                     provider: e.provider,
                     pool_id: e.poolId,
-                    status: 1,
+                    status: offer_status::ACTIVE,
                     images: "[]".into(),
                     image_names: "|".into(),
                     published_at: self.now(),
@@ -486,28 +488,22 @@ impl Cx<'_> {
                 let offer = self.state.offers.update(&e.offerId).ok_or(unknown)?;
                 offer.images_revision = e.revision;
                 offer.images = Json::Array(images).to_string();
-                offer.image_names = format!(
-                    "|{}|",
-                    e.images
-                        .iter()
-                        .map(|image| image.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join("|")
-                );
+                offer.image_names =
+                    crate::model::image_names_key(e.images.iter().map(|i| i.name.as_str()));
                 record.provider = Some(offer.provider);
                 record.pool_id = Some(offer.pool_id);
             }
             OffersEvents::OfferPaused(e) => {
                 record.kind = "OfferPaused";
-                set_status(self, record, e.offerId, 2)?;
+                set_status(self, record, e.offerId, offer_status::PAUSED)?;
             }
             OffersEvents::OfferResumed(e) => {
                 record.kind = "OfferResumed";
-                set_status(self, record, e.offerId, 1)?;
+                set_status(self, record, e.offerId, offer_status::ACTIVE)?;
             }
             OffersEvents::OfferRetired(e) => {
                 record.kind = "OfferRetired";
-                set_status(self, record, e.offerId, 3)?;
+                set_status(self, record, e.offerId, offer_status::RETIRED)?;
             }
         }
         Ok(())

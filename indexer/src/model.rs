@@ -374,6 +374,23 @@ pub const ENTITY_TABLES: &[&str] = &[
     Market::TABLE,
 ];
 
+/// `OfferStatus` values.
+pub mod offer_status {
+    /// Open to new leases.
+    pub const ACTIVE: u8 = 1;
+    /// Closed to new leases for now.
+    pub const PAUSED: u8 = 2;
+    /// Closed for good.
+    pub const RETIRED: u8 = 3;
+}
+
+/// An offer's image names between `|` (`|ubuntu-24.04|debian-12|`): how [`Offer::image_names`]
+/// keeps them, so that an exact name is found with one substring search.
+pub fn image_names_key<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
+    let names: Vec<&str> = names.into_iter().collect();
+    format!("|{}|", names.join("|"))
+}
+
 /// `LeaseStatus` values.
 pub mod lease_status {
     /// Waiting for the first boot.

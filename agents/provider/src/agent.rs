@@ -28,7 +28,7 @@ use utter_bindings::{
     Offers::{Image, OfferSpec, OfferTerms},
     ProviderRegistry,
 };
-use utter_indexer::model::lease_status;
+use utter_indexer::model::{image_names_key, lease_status, offer_status};
 
 /// Why the agent cannot start or go on.
 #[derive(Debug, thiserror::Error)]
@@ -305,24 +305,21 @@ fn floating_ip_lease(scope: &str, description: &str) -> Option<u64> {
 /// How often floating IPs are swept for ones whose lease has no server.
 const FLOATING_SWEEP: Duration = Duration::from_secs(30);
 
-/// `LeaseEscrow` status of a lease whose balance ran out (`leaseState` applies it lazily).
-const LEASE_HALTED: u8 = 3;
-
-/// `Offers` status of an offer open to new leases.
-const OFFER_ACTIVE: u8 = 1;
-/// `Offers` status of a paused offer.
-const OFFER_PAUSED: u8 = 2;
-/// `Offers` status of a retired offer.
-const OFFER_RETIRED: u8 = 3;
-
 /// How often images and flavors are looked up by name again.
 const RESOLVE_EVERY: Duration = Duration::from_secs(600);
 
 /// Servers that may fail for one lease before the failure is reported (refunded).
 const MAX_BOOT_ATTEMPTS: u32 = 3;
 
-/// How Nova's scheduler says no hypervisor can take a server (the fault of a server in ERROR).
-const NO_VALID_HOST: &str = "No valid host was found";
+/// Whether Nova's scheduler found no hypervisor for the server (its fault in ERROR says "No valid
+/// host was found"): no other boot of the flavor would fare better for a while.
+fn no_valid_host(server: &CloudServer) -> bool {
+    server.status == plan::ServerStatus::Error
+        && server
+            .fault
+            .as_deref()
+            .is_some_and(|f| f.contains("No valid host was found"))
+}
 
 /// The tag of a spare handed to a lease whose rebuild is not confirmed yet.
 pub const CLAIMED_TAG: &str = "utter-claimed";
@@ -529,7 +526,7 @@ impl<C: Cloud> Agent<C> {
                 .state()
                 .offers
                 .get(&offer_id)
-                .is_some_and(|o| o.status == OFFER_PAUSED)
+                .is_some_and(|o| o.status == offer_status::PAUSED)
             {
                 // Paused on-chain (by an earlier run that found the cloud full): resumed once the
                 // cloud has room, as the configuration wants it sold.
@@ -556,7 +553,7 @@ impl<C: Cloud> Agent<C> {
             .state()
             .offers
             .get(&id)
-            .is_some_and(|o| o.provider == self.me && o.status != OFFER_RETIRED)
+            .is_some_and(|o| o.provider == self.me && o.status != offer_status::RETIRED)
     }
 
     /// This provider's live offer in the config offer's pool with exactly the spec and images the
@@ -568,14 +565,13 @@ impl<C: Cloud> Agent<C> {
         claimed: &BTreeSet<u32>,
     ) -> Result<Option<u32>, AgentError> {
         let (spec, _, images) = Self::spec_and_terms(offer, flavor)?;
-        let names: Vec<&str> = images.iter().map(|i| i.name.as_str()).collect();
-        let image_names = format!("|{}|", names.join("|"));
+        let image_names = image_names_key(images.iter().map(|i| i.name.as_str()));
         Ok(self
             .chain
             .state()
             .offers
             .rows()
-            .filter(|o| o.provider == self.me && o.status != OFFER_RETIRED)
+            .filter(|o| o.provider == self.me && o.status != offer_status::RETIRED)
             .filter(|o| o.pool_id == offer.pool_id && !claimed.contains(&o.offer_id))
             .filter(|o| same_spec(o, &spec) && o.image_names == image_names)
             .map(|o| o.offer_id)
@@ -591,7 +587,7 @@ impl<C: Cloud> Agent<C> {
             .state()
             .offers
             .rows()
-            .filter(|o| o.provider == self.me && o.status == OFFER_ACTIVE)
+            .filter(|o| o.provider == self.me && o.status == offer_status::ACTIVE)
             .filter(|o| !self.offers.contains_key(&o.offer_id))
             .map(|o| o.offer_id)
             .collect();
@@ -899,7 +895,7 @@ impl<C: Cloud> Agent<C> {
         if let Some(id) = known
             && let Some(current) = self.chain.state().offers.get(&id)
             && current.provider == self.me
-            && current.status != OFFER_RETIRED
+            && current.status != offer_status::RETIRED
         {
             let same_terms = same_spec(current, &spec)
                 && current.price_per_second == U256::from(terms.pricePerSecond)
@@ -910,8 +906,7 @@ impl<C: Cloud> Agent<C> {
                 confirm("update offer", offers.updateOffer(id, spec, terms)).await?;
                 tracing::info!(offer = %offer.name, offer_id = id, "offer updated");
             }
-            let names: Vec<&str> = images.iter().map(|i| i.name.as_str()).collect();
-            let expected = format!("|{}|", names.join("|"));
+            let expected = image_names_key(images.iter().map(|i| i.name.as_str()));
             if current.image_names != expected {
                 confirm("set images", offers.setImages(id, images)).await?;
             }
@@ -1074,6 +1069,9 @@ impl<C: Cloud> Agent<C> {
         self.in_flight.retain(|_, at| at.elapsed() < window);
         for lease in &leases {
             let before = self.statuses.insert(lease.lease_id, lease.status);
+            if before == Some(lease.status) {
+                continue;
+            }
             if before.is_none() && lease.status == plan::ChainStatus::Pending {
                 self.first_seen.insert(lease.lease_id, Instant::now());
             }
@@ -1087,10 +1085,8 @@ impl<C: Cloud> Agent<C> {
                 self.boot_attempts.remove(&lease.lease_id);
                 self.host_key_wait.remove(&lease.lease_id);
             }
-            if before != Some(lease.status) {
-                self.in_flight.retain(|(id, _), _| *id != lease.lease_id);
-                self.retries.retain(|(id, _), _| *id != lease.lease_id);
-            }
+            self.in_flight.retain(|(id, _), _| *id != lease.lease_id);
+            self.retries.retain(|(id, _), _| *id != lease.lease_id);
         }
         let wanted: BTreeMap<u32, u32> = self
             .offers
@@ -1139,12 +1135,7 @@ impl<C: Cloud> Agent<C> {
         // Leases whose server failed for a reason another boot may not meet (not "No valid host").
         let retryable: BTreeMap<u64, String> = cloud
             .iter()
-            .filter(|s| s.status == plan::ServerStatus::Error)
-            .filter(|s| {
-                !s.fault
-                    .as_deref()
-                    .is_some_and(|f| f.contains(NO_VALID_HOST))
-            })
+            .filter(|s| s.status == plan::ServerStatus::Error && !no_valid_host(s))
             .filter_map(|s| Some((lease_of(s)?, s.id.clone())))
             .collect();
         let (servers, spares) = self.servers(cloud);
@@ -1301,15 +1292,11 @@ impl<C: Cloud> Agent<C> {
                     // fresh listing says whether it exists.
                     self.listing = None;
                 }
-                let failures = self.retries.get(&key).map_or(0, |&(n, _)| n) + 1;
-                let pause = retry_pause(failures);
-                self.retries.insert(key, (failures, Instant::now() + pause));
+                let (failures, pause) = self.retry_later(key);
                 tracing::warn!(?action, %error, failures, ?pause, "cloud call failed; retrying after a pause");
             }
             Err(AgentError::NotReady(reason)) => {
-                let failures = self.retries.get(&key).map_or(0, |&(n, _)| n) + 1;
-                let pause = retry_pause(failures);
-                self.retries.insert(key, (failures, Instant::now() + pause));
+                let (_, pause) = self.retry_later(key);
                 tracing::debug!(?action, %reason, ?pause, "not ready; trying again after a pause");
             }
             Err(error) => {
@@ -1322,6 +1309,15 @@ impl<C: Cloud> Agent<C> {
                 tracing::warn!(?action, %error, "action failed");
             }
         }
+    }
+
+    /// Schedules the action's next try after a pause that doubles with each failure in a row;
+    /// returns the failures so far and the pause.
+    fn retry_later(&mut self, key: (u64, &'static str)) -> (u32, Duration) {
+        let failures = self.retries.get(&key).map_or(0, |&(n, _)| n) + 1;
+        let pause = retry_pause(failures);
+        self.retries.insert(key, (failures, Instant::now() + pause));
+        (failures, pause)
     }
 
     fn count_cloud_error(&mut self, call: &'static str, error: &CloudError) {
@@ -1630,7 +1626,7 @@ impl<C: Cloud> Agent<C> {
     async fn dry_now(&self, lease_id: u64) -> bool {
         let escrow = LeaseEscrow::new(self.chain.deployment().escrow, &self.provider);
         match escrow.leaseState(U256::from(lease_id)).call().await {
-            Ok(state) if state.status != LEASE_HALTED => {
+            Ok(state) if state.status != lease_status::HALTED => {
                 tracing::info!(lease_id, "topped up in the latest blocks: not stopped");
                 false
             }
@@ -1769,15 +1765,7 @@ impl<C: Cloud> Agent<C> {
     /// `capacity_pause_secs`, so buyers are not sold boots that would be refunded.
     fn note_hosts_full(&mut self, cloud: &[CloudServer]) {
         let pause = Duration::from_secs(self.config.cloud.capacity_pause_secs);
-        for server in cloud {
-            let no_host = server.status == plan::ServerStatus::Error
-                && server
-                    .fault
-                    .as_deref()
-                    .is_some_and(|f| f.contains(NO_VALID_HOST));
-            if !no_host {
-                continue;
-            }
+        for server in cloud.iter().filter(|s| no_valid_host(s)) {
             let offer = match (lease_of(server), spare_of(server)) {
                 (Some(lease_id), _) => self.chain.lease(lease_id).map(|l| l.offer_id),
                 (None, spare) => spare,
@@ -1841,7 +1829,11 @@ impl<C: Cloud> Agent<C> {
                     self.offer_target.remove(&id);
                 }
             }
-            let wanted = if full { OFFER_PAUSED } else { OFFER_ACTIVE };
+            let wanted = if full {
+                offer_status::PAUSED
+            } else {
+                offer_status::ACTIVE
+            };
             if status == Some(wanted) {
                 if !full {
                     self.paused.remove(&id);
@@ -1850,12 +1842,12 @@ impl<C: Cloud> Agent<C> {
                 continue;
             }
             let result = match (full, status) {
-                (true, Some(OFFER_ACTIVE)) => {
-                    self.offer_target.insert(id, OFFER_PAUSED);
+                (true, Some(offer_status::ACTIVE)) => {
+                    self.offer_target.insert(id, offer_status::PAUSED);
                     self.send("pause offer", key, offers.pauseOffer(id)).await
                 }
-                (false, Some(OFFER_PAUSED)) => {
-                    self.offer_target.insert(id, OFFER_ACTIVE);
+                (false, Some(offer_status::PAUSED)) => {
+                    self.offer_target.insert(id, offer_status::ACTIVE);
                     self.send("resume offer", key, offers.resumeOffer(id)).await
                 }
                 // Retired (or unknown): nothing to pause or resume any more.

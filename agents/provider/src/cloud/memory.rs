@@ -26,6 +26,32 @@ struct Inner {
     hide_host_keys: bool,
 }
 
+impl Inner {
+    /// Adds a server with the next id (and one port, see [`port_of`]); returns the id.
+    fn add_server(
+        &mut self,
+        name: &str,
+        status: ServerStatus,
+        tags: Vec<String>,
+        flavor_id: String,
+    ) -> String {
+        self.next_id += 1;
+        self.clock += 1;
+        let id = format!("server-{}", self.next_id);
+        let server = CloudServer {
+            id: id.clone(),
+            name: name.to_owned(),
+            status,
+            tags,
+            created_at: self.clock,
+            addresses: vec![format!("10.0.0.{}", self.next_id)],
+            fault: None,
+        };
+        self.servers.insert(id.clone(), (server, flavor_id));
+        id
+    }
+}
+
 /// A cloud in memory.
 #[derive(Debug, Default)]
 pub struct MemoryCloud {
@@ -50,21 +76,8 @@ impl MemoryCloud {
 
     /// Adds an ACTIVE server without tags (someone else's) and returns its id.
     pub fn insert_server(&self, name: &str) -> String {
-        let mut inner = self.lock();
-        inner.next_id += 1;
-        inner.clock += 1;
-        let id = format!("server-{}", inner.next_id);
-        let server = CloudServer {
-            id: id.clone(),
-            name: name.to_owned(),
-            status: ServerStatus::Active,
-            tags: Vec::new(),
-            created_at: inner.clock,
-            addresses: vec![format!("10.0.0.{}", inner.next_id)],
-            fault: None,
-        };
-        inner.servers.insert(id.clone(), (server, String::new()));
-        id
+        self.lock()
+            .add_server(name, ServerStatus::Active, Vec::new(), String::new())
     }
 
     /// Allocates a floating IP for `port_id` as someone else (or an earlier agent) would.
@@ -233,21 +246,12 @@ impl Cloud for MemoryCloud {
         {
             return Err(CloudError::Rejected("quota exceeded for instances".into()));
         }
-        inner.next_id += 1;
-        inner.clock += 1;
-        let id = format!("server-{}", inner.next_id);
-        let server = CloudServer {
-            id: id.clone(),
-            name: request.name.clone(),
-            status: ServerStatus::Building,
-            tags: request.tags.clone(),
-            created_at: inner.clock,
-            addresses: vec![format!("10.0.0.{}", inner.next_id)],
-            fault: None,
-        };
-        inner
-            .servers
-            .insert(id.clone(), (server, request.flavor_id.clone()));
+        let id = inner.add_server(
+            &request.name,
+            ServerStatus::Building,
+            request.tags.clone(),
+            request.flavor_id.clone(),
+        );
         inner
             .user_data
             .insert(id.clone(), request.user_data.clone());
@@ -431,14 +435,17 @@ fn allocate(inner: &mut Inner, port_id: &str, description: &str) -> Result<Float
     Ok(ip)
 }
 
+/// What a server's one port id starts with.
+const PORT_PREFIX: &str = "port-of-";
+
 /// The one port of a server.
 fn port_of(server_id: &str) -> String {
-    format!("port-of-{server_id}")
+    format!("{PORT_PREFIX}{server_id}")
 }
 
 /// Neutron's checks before an association: the port exists and has no other floating IP.
 fn check_port(inner: &Inner, port_id: &str, except: Option<&str>) -> Result<(), CloudError> {
-    let server = port_id.strip_prefix("port-of-").unwrap_or_default();
+    let server = port_id.strip_prefix(PORT_PREFIX).unwrap_or_default();
     if !inner.servers.contains_key(server) {
         return Err(CloudError::NotFound(format!("port {port_id}")));
     }

@@ -517,6 +517,14 @@ impl OpenStack {
         }
     }
 
+    /// `DELETE path`; a resource already gone is not an error.
+    async fn delete(&self, service: Service, path: &str) -> Result<(), CloudError> {
+        match self.call_ok(Method::DELETE, service, path, &[], None).await {
+            Ok(_) | Err(CloudError::NotFound(_)) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+
     async fn get_json<T: for<'de> Deserialize<'de>>(
         &self,
         service: Service,
@@ -692,14 +700,8 @@ impl Cloud for OpenStack {
     }
 
     async fn delete_server(&self, id: &str) -> Result<(), CloudError> {
-        let path = format!("/servers/{id}");
-        match self
-            .call_ok(Method::DELETE, Service::Compute, &path, &[], None)
+        self.delete(Service::Compute, &format!("/servers/{id}"))
             .await
-        {
-            Ok(_) | Err(CloudError::NotFound(_)) => Ok(()),
-            Err(e) => Err(e),
-        }
     }
 
     async fn console_log(&self, id: &str, lines: u32) -> Result<String, CloudError> {
@@ -926,14 +928,8 @@ impl Cloud for OpenStack {
     }
 
     async fn delete_floating_ip(&self, id: &str) -> Result<(), CloudError> {
-        let path = format!("/floatingips/{id}");
-        match self
-            .call_ok(Method::DELETE, Service::Network, &path, &[], None)
+        self.delete(Service::Network, &format!("/floatingips/{id}"))
             .await
-        {
-            Ok(_) | Err(CloudError::NotFound(_)) => Ok(()),
-            Err(error) => Err(error),
-        }
     }
 }
 
