@@ -26,10 +26,7 @@ use std::{
     },
     time::{Duration, Instant},
 };
-use utter_provider_agent::{
-    chain::{ChainView, Endpoint, GROW_AFTER, MAX_LOG_RANGE},
-    cloud::{Flavor, memory::MemoryCloud},
-};
+use utter_provider_agent::chain::{ChainView, Endpoint, GROW_AFTER, MAX_LOG_RANGE};
 
 /// What the proxy refuses, and what it saw.
 #[derive(Debug)]
@@ -250,17 +247,11 @@ async fn capped_log_ranges_give_the_same_view_through_a_refused_block_and_a_reor
     let market = Market::new("log-ranges").await;
     // A market with history spread over blocks: stake, an offer, leases some blocks apart (three:
     // the offer serves four at once, and the reorg below opens one more).
-    let cloud = MemoryCloud::new(
-        vec![Flavor {
-            id: "f-small".into(),
-            name: "utter.small".into(),
-            vcpus: 1,
-            ram_mib: 512,
-            disk_gib: 5,
-        }],
-        vec![("utter-tiny".into(), "img-tiny".into())],
+    let mut agent = market.agent(
+        Arc::new(common::memory_cloud()),
+        "utter.small",
+        "utter-tiny",
     );
-    let mut agent = market.agent(Arc::new(cloud), "utter.small", "utter-tiny");
     agent.prepare().await.expect("prepares");
     let offer_id = *agent.offers().keys().next().expect("one offer");
     for _ in 0..3 {

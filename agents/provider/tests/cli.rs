@@ -15,7 +15,8 @@ fn temp(name: &str, contents: &str) -> String {
     path.display().to_string()
 }
 
-fn run(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+/// The agent's binary with `args`, and none of the caller's agent or cloud settings but `env`.
+fn agent(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_utter-provider-agent"));
     command
         .args(args)
@@ -26,7 +27,23 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
     for (k, v) in env {
         command.env(k, v);
     }
-    let output = command.output().expect("runs");
+    command
+}
+
+/// A fresh anvil with the contracts deployed, their addresses saved in the temporary file `name`.
+async fn deployed(name: &str) -> (alloy::node_bindings::AnvilInstance, String) {
+    let anvil = spawn_anvil();
+    let (provider, accounts) = wallets(&anvil, 1);
+    let deployment = utter_bindings::deploy(&provider, accounts[0])
+        .await
+        .expect("deploys");
+    let deployment_file = temp(name, "");
+    deployment.save(&deployment_file).expect("saved");
+    (anvil, deployment_file)
+}
+
+fn run(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+    let output = agent(args, env).output().expect("runs");
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(!stderr.contains(&KEY[2..]), "the key leaked: {stderr}");
     (output.status.success(), stderr)
@@ -83,13 +100,7 @@ fn an_unknown_key_and_a_bad_value_are_named() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_keys_unreachable_rpcs_and_unknown_clouds_are_explained() {
-    let anvil = spawn_anvil();
-    let (provider, accounts) = wallets(&anvil, 1);
-    let deployment = utter_bindings::deploy(&provider, accounts[0])
-        .await
-        .expect("deploys");
-    let deployment_file = temp("deployment.json", "");
-    deployment.save(&deployment_file).expect("saved");
+    let (anvil, deployment_file) = deployed("deployment.json").await;
     let rpc = anvil.endpoint();
 
     // No key at all.
@@ -174,13 +185,7 @@ async fn credentials_the_cloud_refuses_are_explained() {
         );
         return;
     };
-    let anvil = spawn_anvil();
-    let (provider, accounts) = wallets(&anvil, 1);
-    let deployment = utter_bindings::deploy(&provider, accounts[0])
-        .await
-        .expect("deploys");
-    let deployment_file = temp("deployment-auth.json", "");
-    deployment.save(&deployment_file).expect("saved");
+    let (anvil, deployment_file) = deployed("deployment-auth.json").await;
     let clouds = std::fs::read_to_string(&lab).expect("the lab's clouds.yaml");
     assert!(
         clouds.contains("password: utter-provider-secret"),
@@ -234,19 +239,11 @@ async fn credentials_the_cloud_refuses_are_explained() {
 
 /// Runs the agent like [`run`], but fails the test if it has not exited within `limit`.
 fn run_within(limit: std::time::Duration, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_utter-provider-agent"));
-    command
-        .args(args)
-        .env_remove("UTTER_AGENT_PRIVATE_KEY")
-        .env_remove("UTTER_AGENT_RPC")
-        .env_remove("UTTER_AGENT_DEPLOYMENT")
-        .env_remove("OS_CLIENT_CONFIG_FILE")
+    let mut child = agent(args, env)
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    let mut child = command.spawn().expect("runs");
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
     let started = std::time::Instant::now();
     while child.try_wait().expect("waits").is_none() {
         if started.elapsed() > limit {
@@ -274,13 +271,7 @@ fn run_within(limit: std::time::Duration, args: &[&str], env: &[(&str, &str)]) -
 /// what the agent prints, while the host does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_rpc_times_out_and_the_rpc_key_is_never_shown() {
-    let anvil = spawn_anvil();
-    let (provider, accounts) = wallets(&anvil, 1);
-    let deployment = utter_bindings::deploy(&provider, accounts[0])
-        .await
-        .expect("deploys");
-    let deployment_file = temp("deployment-timeout.json", "");
-    deployment.save(&deployment_file).expect("saved");
+    let (_anvil, deployment_file) = deployed("deployment-timeout.json").await;
     let key = [(
         "UTTER_AGENT_PRIVATE_KEY",
         // anvil's second well-known key, whole.

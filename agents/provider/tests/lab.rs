@@ -423,14 +423,9 @@ async fn nova_failing_with_500s_and_timeouts_is_retried_within_the_deadline() {
         [ServerStatus::Active],
         "exactly one server"
     );
-    let deadline = market
-        .escrow()
-        .getLease(U256::from(lease))
-        .call()
-        .await
-        .expect("lease");
     assert_eq!(
-        deadline.status, RUNNING,
+        market.status(lease).await,
+        RUNNING,
         "acknowledged before the boot deadline"
     );
     confirm(

@@ -5,26 +5,13 @@
 mod common;
 
 use alloy::{primitives::U256, providers::Provider as _};
-use common::{CLOSED, HALTED, Market, PRICE, RESTART_PENDING, RUNNING};
+use common::{CLOSED, HALTED, Market, PRICE, RESTART_PENDING, RUNNING, memory_cloud};
 use utter_provider_agent::{
     access,
     cloud::{CloudError, Flavor, memory::MemoryCloud},
     plan::{Action, ServerStatus},
 };
 use utter_testkit::anvil::{confirm, warp};
-
-fn cloud() -> MemoryCloud {
-    MemoryCloud::new(
-        vec![Flavor {
-            id: "f-small".into(),
-            name: "utter.small".into(),
-            vcpus: 1,
-            ram_mib: 512,
-            disk_gib: 5,
-        }],
-        vec![("utter-tiny".into(), "img-tiny".into())],
-    )
-}
 
 fn kinds(actions: &[Action]) -> Vec<&'static str> {
     actions.iter().map(Action::kind).collect()
@@ -33,7 +20,11 @@ fn kinds(actions: &[Action]) -> Vec<&'static str> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lease_boots_is_acknowledged_halts_resumes_and_ends() {
     let market = Market::new("lifecycle").await;
-    let mut agent = market.agent(std::sync::Arc::new(cloud()), "utter.small", "utter-tiny");
+    let mut agent = market.agent(
+        std::sync::Arc::new(memory_cloud()),
+        "utter.small",
+        "utter-tiny",
+    );
     agent.prepare().await.expect("prepares");
     let offer_id = *agent.offers().keys().next().expect("one offer");
 
@@ -122,7 +113,7 @@ async fn running_lease(
     u32,
     u64,
 ) {
-    let cloud = std::sync::Arc::new(cloud());
+    let cloud = std::sync::Arc::new(memory_cloud());
     let mut agent = market.agent_with_config(cloud.clone(), config);
     agent.prepare().await.expect("prepares");
     let offer_id = *agent.offers().keys().next().expect("offer");
@@ -145,7 +136,7 @@ fn kill<C: utter_provider_agent::cloud::Cloud>(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flavor_that_cannot_boot_is_refunded_before_the_deadline() {
     let market = Market::new("bootfail").await;
-    let cloud = std::sync::Arc::new(cloud());
+    let cloud = std::sync::Arc::new(memory_cloud());
     cloud.fail_flavor(
         "f-small",
         "Build of instance aborted: the image's disk failed",
@@ -217,7 +208,11 @@ async fn a_flavor_that_cannot_boot_is_refunded_before_the_deadline() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cloud_faults_are_retried_and_a_full_cloud_pauses_the_offers() {
     let market = Market::new("faults").await;
-    let mut agent = market.agent(std::sync::Arc::new(cloud()), "utter.small", "utter-tiny");
+    let mut agent = market.agent(
+        std::sync::Arc::new(memory_cloud()),
+        "utter.small",
+        "utter-tiny",
+    );
     agent.prepare().await.expect("prepares");
     let offer_id = *agent.offers().keys().next().expect("offer");
     let lease = market.open_lease(offer_id, 600).await;
@@ -261,7 +256,11 @@ async fn the_buyers_encrypted_user_data_reaches_the_machine_and_unreadable_data_
     let market = Market::new("userdata").await;
     let identity = age::x25519::Identity::generate();
     let mut agent = market
-        .agent(std::sync::Arc::new(cloud()), "utter.small", "utter-tiny")
+        .agent(
+            std::sync::Arc::new(memory_cloud()),
+            "utter.small",
+            "utter-tiny",
+        )
         .with_age_identity(identity);
     agent.prepare().await.expect("prepares");
     let offer_id = *agent.offers().keys().next().expect("offer");
@@ -317,7 +316,7 @@ async fn a_hot_spare_is_handed_to_a_new_lease_and_replaced() {
     let market = Market::new("spares").await;
     let mut config = market.config("utter.small", "utter-tiny");
     config.offers[0].hot_spares = 1;
-    let mut agent = market.agent_with_config(std::sync::Arc::new(cloud()), config);
+    let mut agent = market.agent_with_config(std::sync::Arc::new(memory_cloud()), config);
     agent.prepare().await.expect("prepares");
     let offer_id = *agent.offers().keys().next().expect("offer");
     assert_eq!(kinds(&agent.tick().await.expect("tick")), ["boot_spare"]);
@@ -375,7 +374,7 @@ async fn a_spare_claimed_by_an_agent_that_died_is_rebuilt_not_acknowledged() {
     let market = Market::new("spares-kill").await;
     let mut config = market.config("utter.small", "utter-tiny");
     config.offers[0].hot_spares = 1;
-    let cloud = std::sync::Arc::new(cloud());
+    let cloud = std::sync::Arc::new(memory_cloud());
     let mut agent = market.agent_with_config(cloud.clone(), config.clone());
     agent.prepare().await.expect("prepares");
     let offer_id = *agent.offers().keys().next().expect("offer");
@@ -422,7 +421,7 @@ async fn a_new_lease_boots_between_listings_and_transactions_do_not_block_the_ti
     let market = Market::new("between-listings").await;
     let mut config = market.config("utter.small", "utter-tiny");
     config.cloud_poll_ms = 60_000;
-    let mut agent = market.agent_with_config(std::sync::Arc::new(cloud()), config);
+    let mut agent = market.agent_with_config(std::sync::Arc::new(memory_cloud()), config);
     agent.prepare().await.expect("prepares");
     let offer_id = *agent.offers().keys().next().expect("offer");
     assert!(agent.tick().await.expect("tick").is_empty());
@@ -500,7 +499,7 @@ fn floating_description(market: &Market, lease: u64) -> String {
 async fn a_public_offer_gets_one_floating_ip_kept_across_a_halt_and_released_at_the_end() {
     let market = Market::new("floating").await;
     let config = market.public_config("utter.small", "utter-tiny", "private", "public");
-    let cloud = std::sync::Arc::new(cloud());
+    let cloud = std::sync::Arc::new(memory_cloud());
     // A floating IP of another deployment, and one this deployment leaked for a lease with no
     // server (an agent that died before releasing it).
     let other_port = MemoryCloud::port_of(&cloud.insert_server("other"));
@@ -600,7 +599,7 @@ async fn a_public_offer_gets_one_floating_ip_kept_across_a_halt_and_released_at_
 async fn a_floating_ip_an_agent_allocated_before_dying_is_reused_and_leaked_ones_are_released() {
     let market = Market::new("floating-restart").await;
     let config = market.public_config("utter.small", "utter-tiny", "private", "public");
-    let cloud = std::sync::Arc::new(cloud());
+    let cloud = std::sync::Arc::new(memory_cloud());
     let mut agent = market.agent_with_config(cloud.clone(), config.clone());
     agent.prepare().await.expect("prepares");
     let offer_id = *agent.offers().keys().next().expect("offer");
@@ -648,7 +647,7 @@ async fn a_floating_ip_an_agent_allocated_before_dying_is_reused_and_leaked_ones
 async fn a_public_offer_with_no_address_left_is_refunded_at_once() {
     let market = Market::new("floating-exhausted").await;
     let config = market.public_config("utter.small", "utter-tiny", "private", "public");
-    let cloud = std::sync::Arc::new(cloud());
+    let cloud = std::sync::Arc::new(memory_cloud());
     cloud.set_floating_pool(0);
     let mut agent = market.agent_with_config(cloud.clone(), config);
     agent.prepare().await.expect("prepares");
@@ -693,7 +692,7 @@ async fn a_floating_network_that_is_missing_or_internal_is_named_at_start() {
         ("private", "network private is not external"),
     ] {
         let config = market.public_config("utter.small", "utter-tiny", "private", network);
-        let mut agent = market.agent_with_config(std::sync::Arc::new(cloud()), config);
+        let mut agent = market.agent_with_config(std::sync::Arc::new(memory_cloud()), config);
         let error = agent.prepare().await.expect_err("refused").to_string();
         assert!(error.contains(expected), "{network}: {error}");
         assert!(agent.offers().is_empty(), "nothing published for {network}");
@@ -802,7 +801,7 @@ region = "lab-1"
 async fn an_offer_nova_finds_no_host_for_pauses_for_a_while_then_reopens() {
     let market = Market::new("nohost").await;
     let config = market.config_with_cloud("utter.small", "utter-tiny", "capacity_pause_secs = 1");
-    let cloud = std::sync::Arc::new(cloud());
+    let cloud = std::sync::Arc::new(memory_cloud());
     cloud.fail_flavor("f-small", "No valid host was found. ");
     let mut agent = market.agent_with_config(cloud.clone(), config);
     agent.prepare().await.expect("prepares");
@@ -861,7 +860,7 @@ async fn a_server_missing_from_one_listing_does_not_end_its_lease_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_fails_once_is_replaced_and_the_lease_runs() {
     let market = Market::new("bootretry").await;
-    let cloud = std::sync::Arc::new(cloud());
+    let cloud = std::sync::Arc::new(memory_cloud());
     cloud.fail_flavor("f-small", "Build of instance aborted: hypervisor hiccup");
     let mut agent = market.agent(cloud.clone(), "utter.small", "utter-tiny");
     agent.prepare().await.expect("prepares");
@@ -975,7 +974,7 @@ async fn the_acknowledgement_waits_for_the_guests_host_keys() {
         .config_text("utter.small", "utter-tiny")
         .replace("host_key_wait_secs = 0", "host_key_wait_secs = 30");
     let config = common::parse_config(&text);
-    let cloud = std::sync::Arc::new(cloud());
+    let cloud = std::sync::Arc::new(memory_cloud());
     cloud.print_host_keys(false);
     let mut agent = market.agent_with_config(cloud.clone(), config);
     agent.prepare().await.expect("prepares");
@@ -1005,7 +1004,7 @@ async fn the_acknowledgement_waits_for_the_guests_host_keys() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_the_access_details_cannot_be_encrypted_to_is_refunded_before_booting() {
     let market = Market::new("ecdsa").await;
-    let cloud = std::sync::Arc::new(cloud());
+    let cloud = std::sync::Arc::new(memory_cloud());
     let mut agent = market.agent(cloud.clone(), "utter.small", "utter-tiny");
     agent.prepare().await.expect("prepares");
     let offer_id = *agent.offers().keys().next().expect("offer");
@@ -1023,7 +1022,7 @@ async fn a_key_the_access_details_cannot_be_encrypted_to_is_refunded_before_boot
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_agent_on_the_same_state_folder_is_refused() {
     let market = Market::new("twice").await;
-    let cloud = std::sync::Arc::new(cloud());
+    let cloud = std::sync::Arc::new(memory_cloud());
     let mut first = market.agent(cloud.clone(), "utter.small", "utter-tiny");
     first.prepare().await.expect("prepares");
     let mut second = market.agent(cloud.clone(), "utter.small", "utter-tiny");
@@ -1039,7 +1038,7 @@ async fn a_second_agent_on_the_same_state_folder_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_image_replaced_in_glance_under_its_name_is_found_again() {
     let market = Market::new("rotation").await;
-    let cloud = std::sync::Arc::new(cloud());
+    let cloud = std::sync::Arc::new(memory_cloud());
     let mut agent = market.agent(cloud.clone(), "utter.small", "utter-tiny");
     agent.prepare().await.expect("prepares");
     let offer_id = *agent.offers().keys().next().expect("offer");
@@ -1080,7 +1079,7 @@ async fn a_lease_of_an_image_the_configuration_dropped_is_refunded() {
         r#"images = [{ name = "ubuntu-24.04", glance = "utter-tiny" }]"#,
         r#"images = [{ name = "ubuntu-24.04", glance = "utter-tiny" }, { name = "debian-12", glance = "utter-tiny" }]"#,
     );
-    let cloud = std::sync::Arc::new(cloud());
+    let cloud = std::sync::Arc::new(memory_cloud());
     let mut agent = market.agent_with_config(cloud.clone(), common::parse_config(&two));
     agent.prepare().await.expect("prepares");
     let offer_id = *agent.offers().keys().next().expect("offer");

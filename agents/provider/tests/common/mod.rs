@@ -28,6 +28,21 @@ pub const PRICE: u64 = 1_000_000_000_000;
 /// Blocks the agent waits under the head.
 pub const CONFIRMATIONS: u64 = 2;
 
+/// An in-memory cloud with the flavor `utter.small` (1 vCPU, 512 MiB, 5 GiB) and the image
+/// `utter-tiny`, as the market's configuration names them.
+pub fn memory_cloud() -> utter_provider_agent::cloud::memory::MemoryCloud {
+    utter_provider_agent::cloud::memory::MemoryCloud::new(
+        vec![utter_provider_agent::cloud::Flavor {
+            id: "f-small".into(),
+            name: "utter.small".into(),
+            vcpus: 1,
+            ram_mib: 512,
+            disk_gib: 5,
+        }],
+        vec![("utter-tiny".into(), "img-tiny".into())],
+    )
+}
+
 /// Parses an agent configuration written by a test.
 pub fn parse_config(text: &str) -> FileConfig {
     FileConfig::parse(std::path::Path::new("agent.toml"), text).expect("config")
@@ -308,15 +323,19 @@ region = "lab-1"
         panic!("the agent's transactions were not mined within 5 s");
     }
 
-    /// `LeaseEscrow.getLease(id).status`, once the agent's transactions are mined.
-    pub async fn status(&self, lease_id: u64) -> u8 {
+    /// `LeaseEscrow.getLease(id)`, once the agent's transactions are mined.
+    pub async fn lease(&self, lease_id: u64) -> LeaseEscrow::Lease {
         self.mined().await;
         self.escrow()
             .getLease(U256::from(lease_id))
             .call()
             .await
             .expect("getLease")
-            .status
+    }
+
+    /// The lease's status, once the agent's transactions are mined.
+    pub async fn status(&self, lease_id: u64) -> u8 {
+        self.lease(lease_id).await.status
     }
 
     /// An offer's status (1 active, 2 paused, 3 retired), once the agent's transactions are mined.
@@ -332,14 +351,8 @@ region = "lab-1"
 
     /// What a lease still holds (zero once refunded or paid out), once the agent's transactions
     /// are mined.
-    pub async fn funds(&self, lease_id: u64) -> alloy::primitives::aliases::U96 {
-        self.mined().await;
-        self.escrow()
-            .getLease(U256::from(lease_id))
-            .call()
-            .await
-            .expect("getLease")
-            .funds
+    pub async fn funds(&self, lease_id: u64) -> U96 {
+        self.lease(lease_id).await.funds
     }
 
     /// The latest acknowledgement's encrypted access details of a lease.
